@@ -1,0 +1,66 @@
+"""Anyreach Email Domains: typed API client, its models and errors, and the Pulumi resources.
+
+Importing this package has no side effects: no client, budget or network connection is created
+until a caller asks for one.
+"""
+
+from provider.client import (
+    CLIENT_VERSION,
+    DEFAULT_BASE_URL,
+    MANAGE_SCOPE,
+    READ_SCOPE,
+    EmailDomainsClient,
+    validate_base_url,
+)
+from provider.config import Credentials, resolve_credentials
+from provider.domain_name import PLATFORM_DOMAIN, InvalidDomainError, is_platform_domain, normalize_domain
+from provider.errors import (
+    AnyreachError,
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from provider.models import DnsRecord, Domain, DomainStatus, parse_domain_list
+from provider.ratelimit import RATE_ENV_VAR, RequestBudget, shared_budget
+
+__all__ = [
+    "CLIENT_VERSION",
+    "DEFAULT_BASE_URL",
+    "MANAGE_SCOPE",
+    "PLATFORM_DOMAIN",
+    "RATE_ENV_VAR",
+    "READ_SCOPE",
+    "AnyreachError",
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "Credentials",
+    "DnsRecord",
+    "Domain",
+    "DomainStatus",
+    "EmailDomainsClient",
+    "InvalidDomainError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RequestBudget",
+    "ServerError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "is_platform_domain",
+    "normalize_domain",
+    "parse_domain_list",
+    "resolve_credentials",
+    "shared_budget",
+    "validate_base_url",
+]

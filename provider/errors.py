@@ -1,0 +1,276 @@
+"""Errors raised by the Anyreach Email Domains client.
+
+The tree, one line per class::
+
+    AnyreachError                  base of everything this package raises on purpose
+    ├── ConfigurationError         credentials or base URL missing or unusable; nothing was sent
+    ├── ApiError                   the API answered with an error status (or an unreadable body)
+    │   ├── AuthenticationError    401: the token is invalid, expired or missing
+    │   ├── PermissionDeniedError  403: the token lacks the scope, or belongs to another organization
+    │   ├── NotFoundError          404: no such domain in this organization
+    │   ├── ConflictError          409: the domain is already registered (domains are unique platform-wide)
+    │   ├── InvalidRequestError    400/422: the server rejected the input; its validation message is kept
+    │   ├── RateLimitedError       429: too many requests, even after honouring Retry-After
+    │   ├── ServerError            5xx: the API failed
+    │   └── UnexpectedResponseError  2xx whose body is not what the API page describes
+    └── TransportError             no HTTP answer: connection refused, timeout, broken connection
+
+Every message follows one template::
+
+    <doing> Email Domain (<domain or id>): HTTP <status>: <server message>[. <what to do>]
+
+e.g. ``registering Email Domain (acme.com): HTTP 409: The domain acme.com is already registered. ...``.
+A :class:`TransportError` has no status, so its cause stands in the place of ``HTTP <status>: ...``.
+
+Messages are rendered from attributes on every ``str()`` and never contain the API token: the client
+redacts it from anything the server or the network library says before it reaches an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AnyreachError",
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "error_class_for_status",
+]
+
+#: The noun every message uses, so the template reads the same everywhere.
+THING = "Email Domain"
+
+
+def _join(*parts: str | None) -> str:
+    """Join sentences, adding a full stop only where the previous part lacks final punctuation."""
+    text = ""
+    for part in parts:
+        if not part:
+            continue
+        part = part.strip()
+        if not text:
+            text = part
+        elif text.endswith((".", "!", "?")):
+            text = f"{text} {part}"
+        else:
+            text = f"{text}. {part}"
+    return text
+
+
+def _rebuild(cls: type[AnyreachError], state: dict[str, Any]) -> AnyreachError:
+    """Recreate an error from its attribute dict (used by pickling, which ``__init__`` keywords break)."""
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error
+
+
+class AnyreachError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default reduce calls cls(*args), which does not match our keyword constructors.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+class ConfigurationError(AnyreachError):
+    """The client cannot be configured: a credential is missing or the base URL is unusable.
+
+    Raised before any request is sent. The message says what is wrong and how to fix it.
+    """
+
+
+class ApiError(AnyreachError):
+    """The API answered with an error status.
+
+    Attributes:
+        operation: what the client was doing, as a gerund (``"registering"``, ``"reading"``...).
+        target: the domain name or domain id the call was about.
+        status_code: the HTTP status of the last attempt.
+        server_message: the server's own explanation (token redacted), or the reason phrase.
+        code: the server's machine-readable error code (``"conflict"``...), if it sent one.
+        hint: what the caller can do about it, appended to the message.
+        attempts: how many attempts were made before giving up (retries included).
+    """
+
+    operation: str
+    target: str
+    status_code: int
+    server_message: str
+    code: str | None
+    hint: str | None
+    attempts: int
+
+    def __init__(
+        self,
+        operation: str,
+        target: str,
+        status_code: int,
+        server_message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.operation = operation
+        self.target = target
+        self.status_code = status_code
+        self.server_message = server_message
+        self.code = code
+        self.hint = hint
+        self.attempts = attempts
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        tried = f"Gave up after {self.attempts} attempts" if self.attempts > 1 else None
+        cause = _join(self.server_message or "(no message)", tried, self.hint)
+        return f"{self.operation} {THING} ({self.target}): HTTP {self.status_code}: {cause}"
+
+
+class AuthenticationError(ApiError):
+    """401: the token is invalid, expired or missing. The message says how to set it."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the token lacks the scope the operation needs, or belongs to another organization.
+
+    Attributes:
+        required_scope: the scope(s) the operation needs, as the API page names them.
+    """
+
+    required_scope: str
+
+    def __init__(
+        self,
+        operation: str,
+        target: str,
+        status_code: int,
+        server_message: str,
+        *,
+        required_scope: str = "",
+        code: str | None = None,
+        hint: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.required_scope = required_scope
+        super().__init__(
+            operation, target, status_code, server_message, code=code, hint=hint, attempts=attempts
+        )
+
+
+class NotFoundError(ApiError):
+    """404: no such domain in this organization (deleted, never created, or another organization's)."""
+
+
+class ConflictError(ApiError):
+    """409: the domain is already registered; domains are unique across all organizations."""
+
+
+class InvalidRequestError(ApiError):
+    """400/422: the server rejected the request; ``server_message`` holds its validation message."""
+
+
+class RateLimitedError(ApiError):
+    """429: the API refused the request for rate; it was not processed.
+
+    Attributes:
+        retry_after: seconds the server asked to wait (``Retry-After``), if it said.
+    """
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        operation: str,
+        target: str,
+        status_code: int,
+        server_message: str,
+        *,
+        retry_after: float | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            operation, target, status_code, server_message, code=code, hint=hint, attempts=attempts
+        )
+
+
+class ServerError(ApiError):
+    """5xx: the API failed. For a register the domain may or may not exist now."""
+
+
+class UnexpectedResponseError(ApiError):
+    """A success status whose body is not JSON or not the shape the API page describes."""
+
+
+class TransportError(AnyreachError):
+    """No HTTP answer arrived: connection refused, DNS failure, timeout or a broken connection.
+
+    Attributes:
+        operation: what the client was doing, as a gerund.
+        target: the domain name or domain id the call was about.
+        cause: what went wrong, in words (token redacted).
+        request_sent: ``True`` when the request may have reached the server, which may then have
+            acted on it (e.g. registered the domain) although no answer came back; ``False`` when the
+            connection was never made, so the server certainly did nothing.
+        hint: what the caller can do about it.
+        attempts: how many attempts were made before giving up.
+    """
+
+    operation: str
+    target: str
+    cause: str
+    request_sent: bool
+    hint: str | None
+    attempts: int
+
+    def __init__(
+        self,
+        operation: str,
+        target: str,
+        cause: str,
+        *,
+        request_sent: bool,
+        hint: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.operation = operation
+        self.target = target
+        self.cause = cause
+        self.request_sent = request_sent
+        self.hint = hint
+        self.attempts = attempts
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        tried = f"Gave up after {self.attempts} attempts" if self.attempts > 1 else None
+        return f"{self.operation} {THING} ({self.target}): {_join(self.cause, tried, self.hint)}"
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: InvalidRequestError,
+    429: RateLimitedError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[ApiError]:
+    """Return the :class:`ApiError` subclass for an HTTP error status (``ApiError`` for unlisted ones)."""
+    if status_code >= 500:
+        return ServerError
+    return _BY_STATUS.get(status_code, ApiError)
