@@ -68,8 +68,10 @@ class DomainState:
     records: list[RecordState] = field(default_factory=list)
     attempt_started_at: float | None = None
     """When verify was last called; None if it never was."""
+    attempt_completed: bool = False
+    """The last attempt ended early because every record was verified."""
 
-    def status(self, now: float, propagation_delay: float) -> tuple[str, str]:
+    def status(self) -> tuple[str, str]:
         """Normalized and raw status, derived from the records (call after settling them)."""
         attempted = self.attempt_started_at is not None
         statuses = [record.status(attempted)[1] for record in self.records]
@@ -78,18 +80,16 @@ class DomainState:
         if "failed" in statuses:
             return "failed", "partially_failed" if "verified" in statuses else "failed"
         if all(status == "verified" for status in statuses):
-            # Resend marks a domain pending on verify "regardless of its current status": an attempt
-            # takes at least the propagation delay even when every record is already verified.
-            if self.attempt_started_at is not None and now < self.attempt_started_at + propagation_delay:
-                return "pending", "pending"
-            return "verified", "verified"
+            # Resend marks a domain pending on verify "regardless of its current status": until the
+            # attempt completes (at least the propagation delay), the domain stays pending.
+            return ("verified", "verified") if self.attempt_completed else ("pending", "pending")
         if not attempted:
             return "pending", "not_started"
         return "pending", "partially_verified" if "verified" in statuses else "pending"
 
-    def to_public(self, now: float, propagation_delay: float) -> dict[str, Any]:
+    def to_public(self) -> dict[str, Any]:
         """The domain object of the public API (docs/design.md section 1)."""
-        status, raw_status = self.status(now, propagation_delay)
+        status, raw_status = self.status()
         attempted = self.attempt_started_at is not None
         records = []
         for record in self.records:

@@ -372,7 +372,9 @@ class SandboxState:
         self._dirty = self._dirty or changed
 
     def _public(self, domain: DomainState, now: float) -> dict[str, Any]:
-        return domain.to_public(now, self.settings.propagation_delay)
+        # Always settled first, so the derived status is current.
+        self._settle(domain, now)
+        return domain.to_public()
 
     def _save(self, path: Path) -> None:
         document = {
