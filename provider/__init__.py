@@ -64,3 +64,15 @@ __all__ = [
     "shared_budget",
     "validate_base_url",
 ]
+
+# The Pulumi dynamic resources and their providers (their import paths are part of the state: the
+# providers are pickled by reference into every resource's `__provider` input).
+from provider.domain_verification import DomainVerification, DomainVerificationProvider
+from provider.email_domain import EmailDomain, EmailDomainProvider
+
+__all__ += [
+    "DomainVerification",
+    "DomainVerificationProvider",
+    "EmailDomain",
+    "EmailDomainProvider",
+]
