@@ -236,7 +236,8 @@ class EmailDomainsClient:
         base_url: API address; ``https``, or ``http`` to a loopback host only.
         transport: httpx transport to use instead of the network (tests, in-process apps).
         timeout: seconds allowed for each attempt's connect, write and read.
-        retry_deadline: seconds within which retries must start; 0 makes exactly one attempt.
+        retry_deadline: seconds within which every retry must start (a call thus takes at most this
+            plus one attempt's ``timeout``); 0 makes exactly one attempt.
         budget: request budget every attempt takes a slot from; default: the process-wide one.
         backoff_initial: base of the exponential backoff between retries, in seconds.
         backoff_max: longest backoff between two retries, in seconds.
