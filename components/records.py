@@ -89,7 +89,7 @@ STANDARD_RECORDS: tuple[PlannedRecord, ...] = (
     PlannedRecord("spf-mx", "SPF", "MX", "send", "SPF bounce MX"),
     PlannedRecord("spf-txt", "SPF", "TXT", "send", "SPF policy"),
     PlannedRecord("dmarc", "DMARC", "TXT", "_dmarc", "DMARC policy"),
-    PlannedRecord("inbound-mx", "Receiving", "MX", APEX, "inbound MX for replies"),
+    PlannedRecord("inbound-mx", "Receiving", "MX", APEX, "inbound MX (replies)"),
 )
 """The records the platform documents for a domain registered today (docs/design.md section 1)."""
 
@@ -246,7 +246,10 @@ def _mismatch_message(
             f"{json.dumps(tokens)} (stack config: dkimCnameTokens) to publish them."
         )
     else:
-        hint += " Publish these records by hand or report the new shape; nothing was published for them."
+        hint += (
+            " The update stops here, before publishing any record: the component publishes only the "
+            "records it plans (so that a preview lists them all); report the new shape so it can plan it."
+        )
     return f"planning DNS records for Email Domain ({domain}): {'; and '.join(problems)}. {hint}"
 
 

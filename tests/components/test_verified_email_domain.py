@@ -108,7 +108,7 @@ EXPECTED_RECORDS = {
         "priority": 10.0,
         "ttl": 1.0,
         "proxied": False,
-        "comment": "anyreach: inbound MX for replies for acme.com",
+        "comment": "anyreach: inbound MX (replies) for acme.com",
     },
 }
 
