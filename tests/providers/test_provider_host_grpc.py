@@ -1,0 +1,325 @@
+"""The providers as the Pulumi engine runs them: serialized by the SDK into ``__provider``, then
+deserialized in a fresh ``python -m pulumi.dynamic`` process (cwd = the project) and driven over its
+gRPC interface (Configure, Check, Diff, Create, Read, Update, Delete) against the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import dill
+import grpc
+import pytest
+from google.protobuf import json_format, struct_pb2
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime._serialization import _serialize
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from provider import DomainVerificationProvider, EmailDomainProvider
+from sandbox.testing import SandboxServer
+from tests.providers.conftest import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine encodes an unknown value
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+EMAIL_DOMAIN_URN = "urn:pulumi:dev::anyreach::pulumi-python:dynamic/anyreach:EmailDomain::acme-domain"
+VERIFICATION_URN = (
+    "urn:pulumi:dev::anyreach::pulumi-python:dynamic/anyreach:DomainVerification::acme-verification"
+)
+PLANNED = [
+    {"type": "TXT", "name": "resend._domainkey"},
+    {"type": "MX", "name": "send"},
+    {"type": "TXT", "name": "send"},
+    {"type": "TXT", "name": "_dmarc"},
+    {"type": "MX", "name": "@"},
+]
+
+
+def sdk_blob(provider: Any) -> str:
+    """``__provider`` exactly as ``pulumi.dynamic.Resource`` computes it."""
+    serialized, _ = _serialize(True, serialize_provider, provider)
+    return serialized
+
+
+EMAIL_DOMAIN_BLOB = sdk_blob(EmailDomainProvider())
+VERIFICATION_BLOB = sdk_blob(DomainVerificationProvider())
+
+
+def struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    """A property bag as the engine sends it."""
+    message = struct_pb2.Struct()
+    message.update(props)
+    return message
+
+
+def plain(message: struct_pb2.Struct) -> dict[str, Any]:
+    """A property bag the host sent back, as plain Python values."""
+    return json_format.MessageToDict(message)
+
+
+@dataclass
+class Host:
+    """A running provider host and everything it returned or printed."""
+
+    process: subprocess.Popen[bytes]
+    stub: provider_pb2_grpc.ResourceProviderStub
+    stderr_path: Path
+    stderr: IO[bytes]
+    responses: list[bytes] = field(default_factory=list)
+
+    def call(self, method: str, request: Any) -> Any:
+        """Call a gRPC method and keep the serialized response for the leak check."""
+        response = getattr(self.stub, method)(request, timeout=60)
+        self.responses.append(response.SerializeToString())
+        return response
+
+    def printed(self) -> str:
+        """What the host wrote to stderr (pulumi.log output without an engine goes there)."""
+        if not self.stderr.closed:
+            self.stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+
+def start_host(tmp_path: Path, name: str) -> tuple[Host, grpc.Channel]:
+    """Start ``python -u -m pulumi.dynamic`` the way the engine does, with the project as cwd."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANYREACH_")}
+    env["ANYREACH_MAX_REQUESTS_PER_SECOND"] = "200"  # the process-wide budget: fast for the test
+    env.pop("PYTHONPATH", None)  # `import provider` must resolve from the cwd, as under the engine
+    stderr_path = tmp_path / f"{name}-stderr.log"
+    stderr = stderr_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.dynamic"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline().strip())
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    return Host(process, provider_pb2_grpc.ResourceProviderStub(channel), stderr_path, stderr), channel
+
+
+def stop_host(host: Host, channel: grpc.Channel) -> None:
+    """Stop the host process we started."""
+    channel.close()
+    host.process.terminate()
+    host.process.wait(timeout=10)
+    host.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory, sandbox_server: SandboxServer) -> Iterator[Host]:
+    """A provider host configured with the stack config (the token as a secret, as the engine sends it)."""
+    running, channel = start_host(tmp_path_factory.mktemp("host"), "configured")
+    config = {
+        "anyreach:token": {**SECRET_SIG, "value": OUR_TOKEN},
+        "anyreach:organization": OUR_ORG,
+        "anyreach:baseUrl": sandbox_server.base_url,
+        "aws:region": "eu-west-1",
+    }
+    running.call("Configure", provider_pb2.ConfigureRequest(args=struct(config), acceptSecrets=True))
+    yield running
+    stop_host(running, channel)
+    printed = running.printed()
+    assert OUR_TOKEN not in printed
+    assert all(OUR_TOKEN.encode() not in response for response in running.responses)
+
+
+def check(host: Host, urn: str, news: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:
+    return host.call("Check", provider_pb2.CheckRequest(urn=urn, olds=struct(olds or {}), news=struct(news)))
+
+
+def diff(host: Host, urn: str, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+    return host.call("Diff", provider_pb2.DiffRequest(id=id_, urn=urn, olds=struct(olds), news=struct(news)))
+
+
+def create(host: Host, urn: str, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    response = host.call("Create", provider_pb2.CreateRequest(urn=urn, properties=struct(props)))
+    return response.id, plain(response.properties)
+
+
+def read(host: Host, urn: str, id_: str, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    response = host.call("Read", provider_pb2.ReadRequest(id=id_, urn=urn, properties=struct(props)))
+    return response.id, plain(response.properties)
+
+
+def update(host: Host, urn: str, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    request = provider_pb2.UpdateRequest(id=id_, urn=urn, olds=struct(olds), news=struct(news))
+    return plain(host.call("Update", request).properties)
+
+
+def delete(host: Host, urn: str, id_: str, props: dict[str, Any]) -> None:
+    host.call("Delete", provider_pb2.DeleteRequest(id=id_, urn=urn, properties=struct(props)))
+
+
+def test_email_domain_lifecycle_through_the_provider_host(host: Host, sandbox: SandboxServer) -> None:
+    checked = check(host, EMAIL_DOMAIN_URN, {"domain": "Acme.COM", "__provider": EMAIL_DOMAIN_BLOB})
+    assert list(checked.failures) == []
+    inputs = plain(checked.inputs)
+    assert inputs == {"domain": "acme.com", "provider": "resend", "__provider": EMAIL_DOMAIN_BLOB}
+
+    domain_id, outs = create(host, EMAIL_DOMAIN_URN, inputs)
+    [held] = sandbox.domains()
+    assert (held["id"], held["organization"]) == (domain_id, OUR_ORG)
+    assert outs["status"] == "pending"
+    assert len(outs["dns_records"]) == len(held["dns_records"])
+    assert outs["__provider"] == EMAIL_DOMAIN_BLOB
+
+    # Preview right after up: no changes, even when the same provider was serialized differently.
+    assert (
+        diff(host, EMAIL_DOMAIN_URN, domain_id, outs, inputs).changes == provider_pb2.DiffResponse.DIFF_NONE
+    )
+    other_blob = base64.b64encode(dill.dumps(EmailDomainProvider(), protocol=2)).decode()
+    assert other_blob != EMAIL_DOMAIN_BLOB
+    same_with_other_blob = {**inputs, "__provider": other_blob}
+    response = diff(host, EMAIL_DOMAIN_URN, domain_id, outs, same_with_other_blob)
+    assert response.changes == provider_pb2.DiffResponse.DIFF_NONE
+    for new_domain in ("acme.org", UNKNOWN):
+        response = diff(host, EMAIL_DOMAIN_URN, domain_id, outs, {**inputs, "domain": new_domain})
+        assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
+        assert list(response.replaces) == ["domain"]
+
+    sandbox.set_settings(propagation_delay=0)
+    sandbox.publish("acme.com")
+    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
+        http.post(f"/core/email-domains/{domain_id}/verify").raise_for_status()
+    read_id, refreshed = read(host, EMAIL_DOMAIN_URN, domain_id, outs)
+    assert read_id == domain_id
+    assert refreshed["status"] == "verified"
+
+    delete(host, EMAIL_DOMAIN_URN, domain_id, refreshed)
+    assert sandbox.domains() == []
+    gone_id, _ = read(host, EMAIL_DOMAIN_URN, domain_id, refreshed)
+    assert gone_id == ""  # the engine drops it from state
+    assert "it no longer exists on the platform" in host.printed()
+
+
+def test_check_reports_invalid_domains_through_the_provider_host(host: Host, sandbox: SandboxServer) -> None:
+    response = check(
+        host, EMAIL_DOMAIN_URN, {"domain": "agents.anyreach.ai", "__provider": EMAIL_DOMAIN_BLOB}
+    )
+    [failure] = response.failures
+    assert failure.property == "domain"
+    assert "platform domain, which needs no registration" in failure.reason
+    response = check(host, EMAIL_DOMAIN_URN, {"domain": UNKNOWN, "__provider": EMAIL_DOMAIN_BLOB})
+    assert list(response.failures) == []
+    assert sandbox.stats()["total"] == 0
+
+
+def test_verification_and_drift_through_the_provider_host(host: Host, sandbox: SandboxServer) -> None:
+    domain_id, _ = create(host, EMAIL_DOMAIN_URN, {"domain": "acme.com", "__provider": EMAIL_DOMAIN_BLOB})
+    sandbox.publish("acme.com")
+    news = {
+        "domain_id": domain_id,
+        "records_fingerprint": "fp-1",
+        "expected_records": PLANNED,
+        "timeout_seconds": 5,
+        "poll_interval_seconds": 0.05,
+        "max_verify_attempts": 3,
+        "__provider": VERIFICATION_BLOB,
+    }
+    checked = check(host, VERIFICATION_URN, news)
+    assert list(checked.failures) == []
+    verification_id, outs = create(host, VERIFICATION_URN, plain(checked.inputs))
+    assert verification_id == domain_id
+    assert outs["verified"] is True and outs["status"] == "verified"
+    assert diff(host, VERIFICATION_URN, domain_id, outs, news).changes == provider_pb2.DiffResponse.DIFF_NONE
+
+    # Drift: a record disappears; refresh shows it, the next up plans an update that verifies again.
+    sandbox.unpublish("acme.com", type="TXT", name="send")
+    read_id, refreshed = read(host, VERIFICATION_URN, domain_id, outs)
+    assert read_id == domain_id
+    assert refreshed["verified"] is False
+    response = diff(host, VERIFICATION_URN, domain_id, refreshed, news)
+    assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(response.replaces) == []
+    sandbox.publish("acme.com", type="TXT", name="send")
+    updated = update(host, VERIFICATION_URN, domain_id, refreshed, news)
+    assert updated["verified"] is True
+
+    # A new fingerprint is an update, never a replace.
+    response = diff(host, VERIFICATION_URN, domain_id, updated, {**news, "records_fingerprint": "fp-2"})
+    assert response.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(response.replaces) == []
+
+    before = sandbox.stats()["total"]
+    delete(host, VERIFICATION_URN, domain_id, updated)
+    assert sandbox.stats()["total"] == before  # no remote action
+
+
+def test_failures_through_the_provider_host_name_the_cause_without_the_token(
+    host: Host, sandbox: SandboxServer
+) -> None:
+    with sandbox.client(OTHER_TOKEN, OTHER_ORG) as http:
+        http.post("/core/email-domains", json={"domain": "globex.com"}).raise_for_status()
+    with pytest.raises(grpc.RpcError) as caught:
+        create(
+            host,
+            EMAIL_DOMAIN_URN,
+            {"domain": "globex.com", "provider": "resend", "__provider": EMAIL_DOMAIN_BLOB},
+        )
+    details = caught.value.details()
+    assert (
+        "registering Email Domain (globex.com): HTTP 409: The domain globex.com is already registered."
+        in details
+    )
+    assert "another organization holds it" in details
+    assert OUR_TOKEN not in details
+
+    domain_id, _ = create(host, EMAIL_DOMAIN_URN, {"domain": "acme.com", "__provider": EMAIL_DOMAIN_BLOB})
+    unplanned = {"domain_id": domain_id, "expected_records": PLANNED[:2], "__provider": VERIFICATION_BLOB}
+    with pytest.raises(grpc.RpcError) as caught:
+        create(host, VERIFICATION_URN, unplanned)
+    details = caught.value.details()
+    assert (
+        "waiting for Email Domain (acme.com) verification: the platform asks for 3 DNS record(s)" in details
+    )
+    assert OUR_TOKEN not in details
+
+
+def test_adoption_is_logged_by_the_provider_host(host: Host, sandbox: SandboxServer) -> None:
+    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
+        existing = http.post("/core/email-domains", json={"domain": "acme.com"}).json()
+    domain_id, _ = create(host, EMAIL_DOMAIN_URN, {"domain": "acme.com", "__provider": EMAIL_DOMAIN_BLOB})
+    assert domain_id == existing["id"]
+    assert f"adopted it (id {domain_id})" in host.printed()
+
+
+def test_unconfigured_host_checks_but_asks_for_credentials_to_create(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    bare, channel = start_host(tmp_path, "bare")
+    try:
+        bare.call("Configure", provider_pb2.ConfigureRequest(args=struct({})))
+        checked = check(bare, EMAIL_DOMAIN_URN, {"domain": "acme.com", "__provider": EMAIL_DOMAIN_BLOB})
+        assert list(checked.failures) == []
+        with pytest.raises(grpc.RpcError) as caught:
+            create(bare, EMAIL_DOMAIN_URN, plain(checked.inputs))
+        details = caught.value.details()
+        assert (
+            "ConfigurationError: registering Email Domain (acme.com): Anyreach credentials are missing"
+            in details
+        )
+        assert "ANYREACH_TOKEN" in details and "anyreach:token" in details
+        assert sandbox.stats()["total"] == 0
+    finally:
+        stop_host(bare, channel)
+
+
+def test_the_blob_is_a_reference_to_the_importable_class() -> None:
+    for blob, provider_class in (
+        (EMAIL_DOMAIN_BLOB, EmailDomainProvider),
+        (VERIFICATION_BLOB, DomainVerificationProvider),
+    ):
+        raw = base64.b64decode(blob)
+        # By reference: module path and class name, no code object (a class in __main__ would carry one).
+        assert provider_class.__module__.encode() in raw and provider_class.__name__.encode() in raw
+        assert b"co_code" not in raw and len(raw) < 200
