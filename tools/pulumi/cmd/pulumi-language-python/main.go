@@ -153,6 +153,17 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 		"PULUMI_CONFIG="+string(config),
 		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys),
 	)
+	// runpy puts a program directory on sys.path, but not the directory of a program file
+	// (`main: __main__.py`): do it here so the program imports its sibling packages either way.
+	programDir := info.GetProgramDirectory()
+	if programDir == "" {
+		programDir = req.GetPwd()
+	}
+	pythonPath := programDir
+	if existing := os.Getenv("PYTHONPATH"); existing != "" {
+		pythonPath += string(os.PathListSeparator) + existing
+	}
+	cmd.Env = append(cmd.Env, "PYTHONPATH="+pythonPath)
 	if venv := virtualenvDir(root, info.GetOptions().AsMap()); venv != "" {
 		cmd.Env = append(cmd.Env, "VIRTUAL_ENV="+venv, "PATH="+filepath.Join(venv, "bin")+":"+os.Getenv("PATH"))
 	}
