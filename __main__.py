@@ -16,6 +16,8 @@ def main() -> None:
     try:
         config = load_stack_config()
     except StackConfigError as exc:
+        for warning in exc.warnings:
+            pulumi.log.warn(warning)
         # RunError ends the program with the message alone, without a Python traceback.
         raise pulumi.RunError(str(exc)) from None
     for warning in config.warnings:

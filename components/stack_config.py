@@ -71,8 +71,10 @@ _EXAMPLE_ZONE = "0123456789abcdef0123456789abcdef"
 class StackConfigError(ValueError):
     """The stack config cannot be used; ``problems`` holds one message per problem, each naming its key."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], warnings: Sequence[str] = ()) -> None:
         self.problems = list(problems)
+        self.warnings = list(warnings)
+        """Warnings found on the way (unknown keys): a typo there often explains a problem."""
         if len(self.problems) == 1:
             message = f"reading stack config: {self.problems[0]}"
         else:
@@ -143,6 +145,16 @@ def _blank(value: Any) -> bool:
     return value is None or value == []
 
 
+_EXAMPLE_VALUES = {"verificationTimeoutSeconds": "1200", "pollIntervalSeconds": "5", "maxVerifyAttempts": "3"}
+
+
+def _set_command(where: str) -> str:
+    """The command that sets ``where`` (a list entry's key needs ``--path``) to a sensible example."""
+    example = _EXAMPLE_VALUES.get(where.rsplit(".", 1)[-1].rsplit(":", 1)[-1], "1")
+    path = "--path " if "[" in where else ""
+    return f"`pulumi config set {path}'{where}' {example}`"
+
+
 def _did_you_mean(key: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if not close:
@@ -193,7 +205,7 @@ class _Reader:
             or parsed <= 0
             or (integer and not parsed.is_integer())
         ):
-            self.fail(f"{where} is {value!r}, not {kind}; for example `pulumi config set {where} 600`")
+            self.fail(f"{where} is {value!r}, not {kind}; for example {_set_command(where)}")
             return None
         return int(parsed) if integer else parsed
 
@@ -334,7 +346,7 @@ def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
         )
 
     if reader.problems:
-        raise StackConfigError(reader.problems)
+        raise StackConfigError(reader.problems, warnings)
     return StackConfig(domains=tuple(domains), warnings=tuple(warnings))
 
 

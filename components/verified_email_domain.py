@@ -320,11 +320,13 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
     def _remind_to_publish(
         self, domain: str, records: list[dict[str, Any]], status: str | None
     ) -> list[dict[str, Any]]:
-        """In manual mode, list the records in the update's log while the verification waits for them."""
+        """In manual mode, list the records in the update's log until the domain is known verified."""
         if status != "verified":
+            # The status is the one last read (registration, or `pulumi refresh`), so the wording holds
+            # whether the verification is still waiting or already done.
             pulumi.log.info(
-                f"publish these DNS records for {domain} at your DNS provider; "
-                f"the verification waits for them:\n{format_records_for_humans(records)}",
+                f"manual DNS: publish these records for {domain} at your DNS provider and keep them "
+                f"in place:\n{format_records_for_humans(records)}",
                 resource=self,
             )
         return records

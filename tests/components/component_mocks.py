@@ -113,9 +113,16 @@ class RecordingMonitor(mocks.MockMonitor):
 class PlatformMocks(pulumi.runtime.Mocks):
     """Answers registrations like the engine with the real providers would, minus the waiting."""
 
-    def __init__(self, records: list[dict[str, Any]] | None = None, *, unknown_records: bool = False) -> None:
+    def __init__(
+        self,
+        records: list[dict[str, Any]] | None = None,
+        *,
+        unknown_records: bool = False,
+        status: str = "pending",
+    ) -> None:
         self.records = documented_records() if records is None else records
         self.unknown_records = unknown_records
+        self.status = status
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = {key: value for key, value in args.inputs.items() if key != "__provider"}
@@ -127,8 +134,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return DOMAIN_ID, {
                 **inputs,
                 "provider": inputs.get("provider") or "resend",
-                "status": "pending",
-                "raw_status": "not_started",
+                "status": self.status,
+                "raw_status": "not_started" if self.status == "pending" else self.status,
                 "dns_records": copy.deepcopy(self.records),
             }
         if args.typ == VERIFICATION_TYPE:

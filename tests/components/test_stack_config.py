@@ -125,7 +125,14 @@ MISTAKES: list[tuple[dict[str, Any], list[str]]] = [
     ),
     (
         {"domain": "acme.com", "pollIntervalSeconds": "0"},
-        ["anyreach:pollIntervalSeconds is '0', not a positive number"],
+        [
+            "anyreach:pollIntervalSeconds is '0', not a positive number",
+            "`pulumi config set 'anyreach:pollIntervalSeconds' 5`",
+        ],
+    ),
+    (
+        {"domains": json.dumps([{"domain": "acme.com", "maxVerifyAttempts": "many"}])},
+        ["`pulumi config set --path 'anyreach:domains[0].maxVerifyAttempts' 3`"],
     ),
     (
         {"domain": "acme.com", "maxVerifyAttempts": "2.5"},
@@ -191,6 +198,15 @@ def test_every_problem_is_reported_at_once() -> None:
         "anyreach:domains[0].domain",
         "anyreach:domains[0].zoneId",
         "anyreach:domains[1].recordTtl",
+    ]
+
+
+def test_warnings_travel_with_the_error_since_a_typo_often_explains_it() -> None:
+    with pytest.raises(StackConfigError) as caught:
+        parse(domian="acme.com")
+    assert "no domain is configured" in str(caught.value)
+    assert caught.value.warnings == [
+        "anyreach:domian is not a key this project reads (did you mean 'domain'?); it is ignored"
     ]
 
 

@@ -105,6 +105,7 @@ def test_bad_config_fails_naming_the_keys_before_any_resource_exists(
         {
             "anyreach:domains": [{"domain": "acme.com", "zoneId": ZONE}, {"domain": "bob@example.com"}],
             "anyreach:recordTtl": 5,
+            "anyreach:zoneID": ZONE,
         }
     )
     with pytest.raises(pulumi.RunError) as caught:
@@ -113,6 +114,7 @@ def test_bad_config_fails_naming_the_keys_before_any_resource_exists(
     assert "anyreach:recordTtl is 5" in message
     assert "anyreach:domains[1].domain: domain 'bob@example.com'" in message
     assert harness.registrations == []
+    assert any("anyreach:zoneID is not a key" in m for m in harness.messages(logging.WARNING))
 
 
 def test_an_unknown_key_is_a_warning_not_an_error(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -181,9 +181,19 @@ def test_manual_mode_publishes_nothing_but_outputs_and_logs_the_records_and_stil
         ("TXT", "_dmarc.acme.com", None),
         ("MX", "acme.com", 10),
     ]
-    (reminder,) = [m for m in harness.messages(logging.INFO) if "publish these DNS records" in m]
+    (reminder,) = [
+        m for m in harness.messages(logging.INFO) if "manual DNS: publish these records for acme.com" in m
+    ]
     assert "MX    send.acme.com priority 10  feedback-smtp.us-east-1.amazonses.com" in reminder
     assert '_dmarc.acme.com  "v=DMARC1; p=none;"' in reminder
+
+
+def test_manual_mode_stops_listing_the_records_once_the_domain_is_known_verified(harness: Harness) -> None:
+    harness.run(
+        lambda: outputs_of(VerifiedEmailDomain("acme", domain="acme.com")),
+        platform=PlatformMocks(status="verified"),
+    )
+    assert not [m for m in harness.messages(logging.INFO) if "manual DNS" in m]
 
 
 def test_the_platform_domain_registers_nothing_and_is_ready(harness: Harness) -> None:
