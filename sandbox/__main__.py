@@ -124,9 +124,17 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    # waitress's run loop treats SystemExit as "shut down cleanly".
-    raise SystemExit(0)
+class _StopOnSignal:
+    """Signal handler: the first SIGTERM/SIGINT ends the serve loop, later ones are ignored."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.armed:
+            self.armed = False
+            # waitress's run loop treats SystemExit as "shut down cleanly".
+            raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,14 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         app, host=config.host, port=config.port, threads=config.threads, ident="anyreach-sandbox"
     )
     host = f"[{config.host}]" if ":" in config.host else config.host
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(f"sandbox listening on http://{host}:{server.effective_port}", flush=True)  # type: ignore[union-attr]
+    stop = _StopOnSignal()
     try:
+        # Installed inside the try: a signal may arrive at any point from here on.
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        print(f"sandbox listening on http://{host}:{server.effective_port}", flush=True)  # type: ignore[union-attr]
         server.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        stop.armed = False
         server.close()
     print("sandbox stopped", flush=True)
     return 0

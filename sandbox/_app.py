@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +39,7 @@ def create_app(config: SandboxConfig) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     app.extensions["sandbox"] = state
     _quiet_dropped_responses()
-    _register_hooks(app, state)
+    _register_hooks(app, state, config)
     _register_public_routes(app, state)
     _register_admin_routes(app, state)
     return app
@@ -65,7 +64,7 @@ def _route_key() -> str:
     return f"{request.method} {rule}"
 
 
-def _register_hooks(app: Flask, state: SandboxState) -> None:
+def _register_hooks(app: Flask, state: SandboxState, config: SandboxConfig) -> None:
     @app.before_request
     def apply_faults() -> None:
         if _is_admin_request():
@@ -74,7 +73,7 @@ def _register_hooks(app: Flask, state: SandboxState) -> None:
             return
         latency = state.latency_seconds()
         if latency:
-            time.sleep(latency)
+            config.sleep(latency)
         admission = state.admit()
         if admission.rate is not None:
             g.ratelimit_headers = admission.rate.headers

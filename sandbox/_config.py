@@ -88,6 +88,8 @@ class SandboxConfig:
     """Worker threads of the waitress server."""
     clock: Callable[[], float] = time.time
     """Seconds since the epoch; injectable so tests can move time instead of sleeping."""
+    sleep: Callable[[float], None] = time.sleep
+    """How injected latency waits; injectable so tests can observe it without waiting."""
 
     def __post_init__(self) -> None:
         if self.state_file is not None:

@@ -83,9 +83,7 @@ class DomainState:
             # Resend marks a domain pending on verify "regardless of its current status": until the
             # attempt completes (at least the propagation delay), the domain stays pending.
             return ("verified", "verified") if self.attempt_completed else ("pending", "pending")
-        if not attempted:
-            return "pending", "not_started"
-        return "pending", "partially_verified" if "verified" in statuses else "pending"
+        return "pending", "pending" if attempted else "not_started"
 
     def to_public(self) -> dict[str, Any]:
         """The domain object of the public API (docs/design.md section 1)."""

@@ -1,16 +1,20 @@
-"""``SandboxServer``: the real sandbox server on a free loopback port, in a thread, for tests.
+"""Test helpers: ``SandboxServer`` (the real server in a thread) and ``SandboxAdmin`` (any running one).
 
-with SandboxServer() as sandbox:
-    client = sandbox.client()                 # httpx.Client with the dev credential
-    domain = client.post("/core/email-domains", json={"domain": "acme.com"}).json()
-    sandbox.publish("acme.com")               # admin helpers wrap /_sandbox
+with SandboxServer() as sandbox, sandbox.client() as api:   # api: httpx.Client, dev credential
+    domain = api.post("/core/email-domains", json={"domain": "acme.com"}).json()
+    sandbox.publish("acme.com")                             # admin helpers wrap /_sandbox
+
+admin = SandboxAdmin("http://127.0.0.1:8787")               # a `python -m sandbox` process
+admin.set_settings(propagation_delay=0.5)
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import waitress
@@ -21,66 +25,74 @@ from sandbox._app import create_app, sandbox_state
 from sandbox._config import DEFAULT_ORGANIZATION, DEFAULT_TOKEN, SandboxConfig
 from sandbox._state import SandboxState
 
-__all__ = ["SandboxAdminError", "SandboxServer"]
+__all__ = ["ManualClock", "RecordingSleep", "SandboxAdmin", "SandboxAdminError", "SandboxServer"]
 
 LOOPBACK = "127.0.0.1"
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~80 ms per httpx.Client; the sandbox speaks plain HTTP, so one
+    # shared context (never used on the wire) keeps client creation cheap.
+    return ssl.create_default_context()
+
+
+class ManualClock:
+    """A clock for ``SandboxConfig(clock=...)`` that only moves when told, so tests never sleep."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        """Current time in seconds since the epoch."""
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``."""
+        self.now += seconds
+
+
+class RecordingSleep:
+    """A ``SandboxConfig(sleep=...)`` that records the requested delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        """Every delay requested, in seconds."""
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
 class SandboxAdminError(RuntimeError):
-    """An admin call of ``SandboxServer`` was refused; the message carries the sandbox's reason."""
+    """An admin call was refused; the message carries the sandbox's reason."""
 
 
-class SandboxServer:
-    """Serve ``create_app(config)`` with waitress on 127.0.0.1 and a free port, in a daemon thread.
+class SandboxAdmin:
+    """Admin helpers (``/_sandbox``) and client factory for a sandbox running at ``base_url``."""
 
-    The ``host`` and ``port`` of the config are ignored: the server always binds 127.0.0.1:0.
-    """
+    token = DEFAULT_TOKEN
+    """Bearer token of the default credential."""
+    organization = DEFAULT_ORGANIZATION
+    """Organization of the default credential."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
-        """The configuration the app was built with."""
-        self.app: Flask = create_app(self.config)
-        """The WSGI app (also usable in-process with ``httpx.WSGITransport``)."""
-        self.token = DEFAULT_TOKEN
-        """Bearer token of the default credential."""
-        self.organization = DEFAULT_ORGANIZATION
-        """Organization of the default credential."""
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._admin: httpx.Client | None = None
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http: httpx.Client | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """Where the sandbox listens, e.g. ``http://127.0.0.1:8787``."""
+        return self._base_url
 
-    def start(self) -> SandboxServer:
-        """Bind and serve; returns self. Starting twice is an error."""
-        if self._server is not None:
-            raise RuntimeError("starting SandboxServer: already running")
-        self._server = waitress.create_server(
-            self.app, host=LOOPBACK, port=0, threads=self.config.threads, ident="anyreach-sandbox"
-        )
-        self._thread = threading.Thread(target=self._server.run, name="sandbox-server", daemon=True)
-        self._thread.start()
-        self._admin = httpx.Client(base_url=self.base_url, timeout=10.0)
+    def close(self) -> None:
+        """Close the admin HTTP connection (the sandbox keeps running)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> Self:
         return self
-
-    def stop(self) -> None:
-        """Close every connection and the listening socket, then join the server thread."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        if self._admin is not None:
-            self._admin.close()
-            self._admin = None
-        # Close the sockets from inside the server's own loop thread (the trigger runs thunks
-        # there); the loop ends once its socket map is empty.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> SandboxServer:
-        return self.start()
 
     def __exit__(
         self,
@@ -88,26 +100,9 @@ class SandboxServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        if self._server is None:
-            raise RuntimeError("reading SandboxServer port: not started")
-        return int(self._server.effective_port)
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def state(self) -> SandboxState:
-        """The in-memory state behind the app (for assertions that the API does not expose)."""
-        return sandbox_state(self.app)
-
-    # -- clients ------------------------------------------------------------------------------------
+    # -- clients of the public API ------------------------------------------------------------------
 
     def headers(self, token: str | None = None, organization: str | None = None) -> dict[str, str]:
         """Authorization and organization headers; the default credential unless told otherwise."""
@@ -117,11 +112,22 @@ class SandboxServer:
         }
 
     def client(
-        self, token: str | None = None, organization: str | None = None, **kwargs: Any
+        self,
+        token: str | None = None,
+        organization: str | None = None,
+        *,
+        anonymous: bool = False,
+        **kwargs: Any,
     ) -> httpx.Client:
-        """An httpx client on the public API with credentials set; the caller closes it."""
-        kwargs.setdefault("timeout", 10.0)
-        return httpx.Client(base_url=self.base_url, headers=self.headers(token, organization), **kwargs)
+        """An httpx client on the sandbox; the caller closes it.
+
+        It carries the default credential (or ``token``/``organization``) unless ``anonymous``;
+        ``kwargs`` go to ``httpx.Client``.
+        """
+        kwargs.setdefault("timeout", self._timeout)
+        kwargs.setdefault("verify", _tls_context())
+        headers = {} if anonymous else self.headers(token, organization)
+        return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
     # -- admin helpers ------------------------------------------------------------------------------
 
@@ -160,32 +166,110 @@ class SandboxServer:
         self._call("POST", "/_sandbox/stats/reset")
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Change faults: ``rate_limit_rps``, ``error_rate``, ``latency_ms``, ``drop_register_responses``."""
+        """Change faults (``rate_limit_rps``, ``error_rate``, ``latency_ms``, ``drop_register_responses``).
+
+        Returns all faults; without arguments it only reads them.
+        """
         return self._call("POST", "/_sandbox/faults", faults)
 
     def set_settings(self, **settings: Any) -> dict[str, Any]:
-        """Change settings: ``propagation_delay``, ``verify_window``, ``auto_publish``."""
+        """Change settings (``propagation_delay``, ``verify_window``, ``auto_publish``).
+
+        Returns all settings; without arguments it only reads them.
+        """
         return self._call("POST", "/_sandbox/settings", settings)
 
     def reset(self) -> None:
-        """Forget every domain, DNS entry, counter and fault."""
+        """Forget every domain, DNS entry, counter and fault (settings stay)."""
         self._call("POST", "/_sandbox/reset")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        if self._admin is None:
-            raise RuntimeError(f"calling sandbox admin {method} {path}: server not started")
-        response = self._admin.request(method, path, json=body if method == "POST" else None)
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.base_url, timeout=self._timeout, verify=_tls_context())
+        response = self._http.request(method, path, json=body if method == "POST" else None)
         if response.status_code >= 400:
             try:
                 reason = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 reason = response.text
-            raise SandboxAdminError(
-                f"calling sandbox admin {method} {path} ({response.status_code}): {reason}"
-            )
+            status = response.status_code
+            raise SandboxAdminError(f"calling sandbox admin {method} {path} ({status}): {reason}")
         result = response.json()
         assert isinstance(result, dict)
         return result
+
+
+class SandboxServer(SandboxAdmin):
+    """Serve ``create_app(config)`` with waitress on 127.0.0.1 and a free port, in a daemon thread.
+
+    The ``host`` and ``port`` of the config are ignored: the server always binds 127.0.0.1:0.
+    Every ``SandboxAdmin`` helper works once it is started.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, *, timeout: float = 10.0) -> None:
+        super().__init__("", timeout=timeout)
+        self.config = config or SandboxConfig()
+        """The configuration the app was built with."""
+        self.app: Flask = create_app(self.config)
+        """The WSGI app (also usable in-process with ``httpx.WSGITransport``)."""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        """Bind and serve; returns self. Starting twice is an error."""
+        if self._server is not None:
+            raise RuntimeError("starting SandboxServer: already running")
+        self._server = waitress.create_server(
+            self.app, host=LOOPBACK, port=0, threads=self.config.threads, ident="anyreach-sandbox"
+        )
+        self._base_url = f"http://{LOOPBACK}:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._server.run, name="sandbox-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and the listening socket, then join the server thread."""
+        self.close()
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        # Close the sockets from inside the server's own loop thread (the trigger runs thunks
+        # there); the loop ends once its socket map is empty.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._server is None:
+            raise RuntimeError("reading SandboxServer port: not started")
+        return int(self._server.effective_port)
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        if self._server is None:
+            raise RuntimeError("reading SandboxServer base_url: not started")
+        return self._base_url
+
+    @property
+    def state(self) -> SandboxState:
+        """The in-memory state behind the app (for assertions that the API does not expose)."""
+        return sandbox_state(self.app)
 
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,210 @@
+"""The /_sandbox admin API: domains across organizations, DNS, settings, faults, counters, reset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.testing import SandboxAdminError, SandboxServer
+
+RegisterFn = Callable[[str], dict[str, Any]]
+
+
+def _published(timed: SandboxServer, domain: str) -> dict[tuple[str, str], bool]:
+    found = timed.find_domain(domain)
+    assert found is not None
+    return {(r["type"], r["name"]): r["published"] for r in found["dns_records"]}
+
+
+def test_domains_lists_every_organization(timed: SandboxServer, register: RegisterFn) -> None:
+    register("acme.com")
+    headers = timed.headers(token="other-token", organization="org_other")
+    with timed.client(anonymous=True) as client:
+        assert (
+            client.post("/core/email-domains", json={"domain": "other.com"}, headers=headers).status_code
+            == 201
+        )
+
+    domains = {d["domain"]: d for d in timed.domains()}
+
+    assert {name: d["organization"] for name, d in domains.items()} == {
+        "acme.com": "org_dev",
+        "other.com": "org_other",
+    }
+    assert domains["acme.com"]["verification_started_at"] is None
+    assert not any(_published(timed, "acme.com").values())
+
+
+def test_publish_all_records(timed: SandboxServer, register: RegisterFn) -> None:
+    register("acme.com")
+
+    result = timed.publish("acme.com")
+
+    assert result == {"domain": "acme.com", "changed": 5}
+    assert all(_published(timed, "acme.com").values())
+    assert timed.publish("acme.com")["changed"] == 0  # already there
+
+
+def test_publish_one_record_by_type_and_full_or_relative_name(
+    timed: SandboxServer, register: RegisterFn
+) -> None:
+    register("acme.com")
+
+    timed.publish("acme.com", type="mx", name="send.acme.com")
+    timed.publish("acme.com", type="MX", name="acme.com")
+
+    published = _published(timed, "acme.com")
+    assert published.pop(("MX", "send")) is True
+    assert published.pop(("MX", "@")) is True
+    assert not any(published.values())
+
+
+def test_unpublish_one_record_then_all(timed: SandboxServer, register: RegisterFn) -> None:
+    register("acme.com")
+    timed.publish("acme.com")
+
+    timed.unpublish("acme.com", type="TXT", name="_dmarc")
+    assert _published(timed, "acme.com")[("TXT", "_dmarc")] is False
+    assert sum(_published(timed, "acme.com").values()) == 4
+
+    assert timed.unpublish("acme.com")["changed"] == 4
+    assert not any(_published(timed, "acme.com").values())
+
+
+def test_dns_outlives_the_domain(api: httpx.Client, timed: SandboxServer, register: RegisterFn) -> None:
+    """Records live at the DNS provider: deleting and registering again finds them still published."""
+    domain_id = register("acme.com")["id"]
+    timed.publish("acme.com")
+    api.delete(f"/core/email-domains/{domain_id}")
+
+    register("acme.com")
+
+    assert all(_published(timed, "acme.com").values())
+
+
+def test_publish_errors_name_the_problem(timed: SandboxServer, register: RegisterFn) -> None:
+    register("acme.com")
+
+    with pytest.raises(SandboxAdminError, match=r"\(404\).*No registered domain 'unknown.com'"):
+        timed.publish("unknown.com")
+    with pytest.raises(SandboxAdminError, match=r"\(404\).*No record of acme.com matches type='CNAME'"):
+        timed.publish("acme.com", type="CNAME")
+    with pytest.raises(SandboxAdminError, match=r"\(400\).*exactly one record"):
+        timed.publish("acme.com", type="MX", value="mx.example.com")
+    with pytest.raises(SandboxAdminError, match=r"\(404\).*Nothing of 'unknown.com'"):
+        timed.unpublish("unknown.com")
+
+
+def test_settings_read_and_change(timed: SandboxServer) -> None:
+    with timed.client(anonymous=True) as client:
+        assert client.get("/_sandbox/settings").json() == {
+            "propagation_delay": 10.0,
+            "verify_window": 100.0,
+            "auto_publish": False,
+        }
+
+    changed = timed.set_settings(propagation_delay=1.5, auto_publish=True)
+
+    assert changed == {"propagation_delay": 1.5, "verify_window": 100.0, "auto_publish": True}
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"propagation_delay": -1}, "propagation_delay must be a number of seconds >= 0"),
+        ({"verify_window": 0}, "verify_window must be a number of seconds > 0"),
+        ({"auto_publish": "yes"}, "auto_publish must be true or false"),
+        ({"colour": 1}, "unknown setting 'colour'"),
+    ],
+)
+def test_bad_settings_answer_422_and_change_nothing(
+    timed: SandboxServer, change: dict[str, Any], fragment: str
+) -> None:
+    before = timed.set_settings()
+    valid = {"verify_window": 50} if "propagation_delay" in change else {"propagation_delay": 7}
+
+    with pytest.raises(SandboxAdminError, match=r"\(422\)") as caught:
+        timed.set_settings(**valid, **change)
+
+    assert fragment in str(caught.value)
+    assert timed.set_settings() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"rate_limit_rps": 0}, "rate_limit_rps must be a number > 0"),
+        ({"error_rate": 1.5}, "error_rate must be a number between 0 and 1"),
+        ({"latency_ms": -3}, "latency_ms must be a number >= 0"),
+        ({"drop_register_responses": 1.5}, "drop_register_responses must be an integer >= 0"),
+        ({"chaos": True}, "unknown fault 'chaos'"),
+    ],
+)
+def test_bad_faults_answer_422(timed: SandboxServer, change: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(SandboxAdminError, match=r"\(422\)") as caught:
+        timed.set_faults(**change)
+
+    assert fragment in str(caught.value)
+
+
+def test_counters_by_route_template_and_status(
+    api: httpx.Client, timed: SandboxServer, register: RegisterFn
+) -> None:
+    domain_id = register("acme.com")["id"]
+    api.post(f"/core/email-domains/{domain_id}/verify")
+    api.post(f"/core/email-domains/{domain_id}/verify")
+    api.get("/core/email-domains/dom_missing")
+    api.get("/core/email-domains", headers={"Authorization": "Bearer nope"})
+    api.get("/nowhere")
+    timed.domains()  # admin calls are not counted
+
+    stats = timed.stats()
+
+    assert stats == {
+        "total": 6,
+        "by_route": {
+            "POST /core/email-domains": {"201": 1},
+            "POST /core/email-domains/{id}/verify": {"200": 2},
+            "GET /core/email-domains/{id}": {"404": 1},
+            "GET /core/email-domains": {"401": 1},
+            "GET (unmatched)": {"404": 1},
+        },
+        "rate_limited": 0,
+        "dropped_responses": 0,
+    }
+
+
+def test_reset_stats_zeroes_counters(api: httpx.Client, timed: SandboxServer) -> None:
+    api.get("/core/email-domains")
+
+    timed.reset_stats()
+
+    assert timed.stats() == {"total": 0, "by_route": {}, "rate_limited": 0, "dropped_responses": 0}
+
+
+def test_reset_forgets_domains_dns_and_counters_but_keeps_settings(
+    api: httpx.Client, timed: SandboxServer, register: RegisterFn
+) -> None:
+    register("acme.com")
+    timed.publish("acme.com")
+    timed.set_settings(propagation_delay=3)
+
+    timed.reset()
+
+    assert timed.domains() == []
+    assert timed.stats()["total"] == 0
+    assert timed.set_settings()["propagation_delay"] == 3
+    register("acme.com")
+    assert not any(_published(timed, "acme.com").values())
+
+
+def test_admin_api_refuses_non_loopback_clients(timed: SandboxServer) -> None:
+    transport = httpx.WSGITransport(app=timed.app, remote_addr="192.0.2.10")
+    with httpx.Client(transport=transport, base_url="http://sandbox") as client:
+        response = client.get("/_sandbox/domains")
+
+    assert response.status_code == 403
+    assert "loopback" in response.json()["error"]["message"]
