@@ -34,9 +34,12 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provider.domain_name import PLATFORM_DOMAIN, normalize_domain
+
+if TYPE_CHECKING:
+    from components.verified_email_domain import VerifiedEmailDomainArgs
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -107,8 +110,8 @@ class DomainConfig:
         """The component's logical name: the domain itself, so URNs and previews read naturally."""
         return self.domain
 
-    def to_args(self) -> Any:
-        """The component arguments (a ``VerifiedEmailDomainArgs``) for this domain."""
+    def to_args(self) -> VerifiedEmailDomainArgs:
+        """The component arguments for this domain."""
         # Imported here so that parsing config does not import Pulumi resources.
         from components.verified_email_domain import VerifiedEmailDomainArgs
 
