@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox import DEFAULT_TOKEN, Credential, SandboxConfig
 from sandbox.testing import SandboxServer
 
 RegisterFn = Callable[[str], dict[str, Any]]
@@ -172,3 +173,12 @@ def test_registering_own_domain_twice_answers_409(api: httpx.Client, register: R
     assert response.status_code == 409
     assert response.json()["error"]["message"] == "The domain acme.com is already registered."
     assert len(api.get("/core/email-domains").json()["data"]) == 1
+
+
+def test_config_repr_hides_tokens() -> None:
+    credential = Credential.parse("s3cret-token-value", "org_x", "email_domains:read")
+    config = SandboxConfig(credentials=(credential,))
+
+    assert "s3cret-token-value" not in repr(config)
+    assert "org_x" in repr(config)
+    assert DEFAULT_TOKEN not in repr(config.credentials_by_token()[DEFAULT_TOKEN])
