@@ -67,11 +67,13 @@ __all__ = [
 
 # The Pulumi dynamic resources and their providers (their import paths are part of the state: the
 # providers are pickled by reference into every resource's `__provider` input).
+from provider._lifecycle import DomainVerificationError
 from provider.domain_verification import DomainVerification, DomainVerificationProvider
 from provider.email_domain import EmailDomain, EmailDomainProvider
 
 __all__ += [
     "DomainVerification",
+    "DomainVerificationError",
     "DomainVerificationProvider",
     "EmailDomain",
     "EmailDomainProvider",

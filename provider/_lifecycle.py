@@ -386,7 +386,7 @@ def _not_verified_error(
         listing = "the platform reports every record verified but not the domain yet; wait and retry."
     cause = f"{headline}; {listing}\n{_WHAT_TO_DO}"
     if last_error is not None:
-        cause += f"\nThe last status poll failed: {last_error}"
+        cause += f"\nThe last call to the API failed: {last_error}"
     return DomainVerificationError(domain.domain, domain.id, cause, records)
 
 

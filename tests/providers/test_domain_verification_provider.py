@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from provider import DomainVerificationProvider, EmailDomainProvider
-from provider._lifecycle import DomainVerificationError
+from provider import DomainVerificationError, DomainVerificationProvider, EmailDomainProvider
 from sandbox.testing import SandboxServer
 from tests.providers.conftest import OUR_ORG, OUR_TOKEN, CapturedLogs
 
@@ -196,6 +195,19 @@ def test_unplanned_record_fails_at_once_naming_it(configured: SandboxServer) -> 
     # Failed before waiting: one read, no verify, no polls.
     assert route_count(configured, VERIFY_ROUTE) == 0
     assert route_count(configured, REFRESH_ROUTE) == 1
+
+
+def test_a_verified_domain_passes_even_with_records_outside_the_plan(configured: SandboxServer) -> None:
+    # Verified means every record resolves (someone published the extra one): nothing to wait for.
+    domain_id = register()
+    make_verified(configured, domain_id)
+    configured.reset_stats()
+    partial_plan = PLANNED[:2]
+    result = DomainVerificationProvider().create(
+        verification_inputs(domain_id, expected_records=partial_plan)
+    )
+    assert result.outs is not None and result.outs["verified"] is True
+    assert route_count(configured, VERIFY_ROUTE) == 0
 
 
 def test_expected_records_may_use_full_names(configured: SandboxServer) -> None:

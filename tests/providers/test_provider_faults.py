@@ -144,7 +144,7 @@ def test_timeout_message_names_the_last_poll_failure(configured: SandboxServer, 
     thread.join()
     message = str(outcome["error"])
     assert message.startswith("waiting for Email Domain (acme.com) verification: not verified within 0.5 s")
-    assert f"The last status poll failed: refreshing Email Domain ({domain_id}): HTTP 5" in message
+    assert f"The last call to the API failed: refreshing Email Domain ({domain_id}): HTTP 5" in message
 
 
 def test_parallel_verifications_share_the_budget_and_leave_room_for_other_calls(
