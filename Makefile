@@ -54,7 +54,7 @@ test: $(STAMP) pulumi
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	PATH="$(PULUMI_BIN):$$PATH" $(PY) -m pytest
+	PATH="$(PULUMI_BIN):$$PATH" ANYREACH_REQUIRE_E2E=1 $(PY) -m pytest
 
 demo: $(STAMP) pulumi
 	PATH="$(PULUMI_BIN):$$PATH" bash scripts/demo.sh up
@@ -63,7 +63,7 @@ demo-down: $(STAMP) pulumi
 	PATH="$(PULUMI_BIN):$$PATH" bash scripts/demo.sh down
 
 bench: $(STAMP) pulumi
-	PATH="$(PULUMI_BIN):$$PATH" $(PY) scripts/benchmark.py
+	PATH="$(PULUMI_BIN):$$PATH" $(PY) scripts/benchmark.py --out docs/benchmarks.md
 
 sandbox: $(STAMP)
 	$(PY) -m sandbox --host 127.0.0.1 --port 8787 --auto-publish

@@ -1,0 +1,163 @@
+"""Drive the real Pulumi CLI against `python -m sandbox`: used by the end-to-end tests and the benchmark."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.testing import SandboxAdmin
+
+ROOT = Path(__file__).resolve().parents[2]
+PULUMI = shutil.which("pulumi")
+TOKEN = "dev-token"
+ORGANIZATION = "org_dev"
+PASSPHRASE = "e2e-passphrase"
+# What the engine needs from the project: the program, the packages it imports, the virtualenv.
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "provider", "components", ".venv")
+
+
+class CommandFailed(RuntimeError):
+    """A pulumi command exited non-zero; the message holds its output."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def sandbox_process(log: Path, *flags: str) -> Iterator[SandboxAdmin]:
+    """`python -m sandbox FLAGS` on a free loopback port until the block ends; yields its admin client."""
+    port = free_port()
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port), *flags],
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    admin = SandboxAdmin(f"http://127.0.0.1:{port}")
+    try:
+        for _ in range(100):
+            try:
+                admin.stats()
+                break
+            except Exception:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the sandbox exited: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield admin
+    finally:
+        admin.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@dataclass
+class PulumiProject:
+    """A copy of the project (symlinks) with its own local backend, driven through the real CLI."""
+
+    directory: Path
+    env: dict[str, str]
+    sandbox: SandboxAdmin
+    stacks: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, base: Path, sandbox: SandboxAdmin) -> PulumiProject:
+        """Lay out the project under ``base``/project with a `file://` backend under ``base``/backend."""
+        directory = base / "project"
+        directory.mkdir()
+        for name in PROJECT_FILES:
+            (directory / name).symlink_to(ROOT / name)
+        (base / "backend").mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANYREACH_", "PULUMI_"))}
+        env.update(
+            PULUMI_BACKEND_URL=f"file://{base / 'backend'}",
+            PULUMI_HOME=str(base / "home"),
+            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+            PULUMI_SKIP_UPDATE_CHECK="true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+            PULUMI_SKIP_CONFIRMATIONS="true",
+        )
+        return cls(directory, env, sandbox)
+
+    def run(
+        self, *args: str, stack: str | None = None, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `pulumi ARGS --non-interactive [--stack STACK]`; with ``check``, raise with its output."""
+        command = [str(PULUMI), *args, "--non-interactive"]
+        if stack is not None:
+            command += ["--stack", stack]
+        result = subprocess.run(
+            command,
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise CommandFailed(
+                f"`pulumi {' '.join(args)}` exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def popen(self, *args: str, stack: str) -> subprocess.Popen[str]:
+        """Start `pulumi ARGS` in its own process group (so a caller can kill the whole tree)."""
+        return subprocess.Popen(
+            [str(PULUMI), *args, "--non-interactive", "--stack", stack],
+            cwd=self.directory,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def new_stack(self, name: str, **config: Any) -> str:
+        """Create stack ``name`` pointed at the sandbox, with the token as a secret and ``config`` set.
+
+        Values that are not strings are set as JSON (``--path`` objects and lists).
+        """
+        self.run("stack", "init", name)
+        self.stacks.append(name)
+        self.run("config", "set", "--secret", "anyreach:token", TOKEN, stack=name)
+        settings = {
+            "baseUrl": self.sandbox.base_url,
+            "organization": ORGANIZATION,
+            "pollIntervalSeconds": "0.2",
+            **config,
+        }
+        for key, value in settings.items():
+            if isinstance(value, (list, dict)):
+                self.run("config", "set", "--json", f"anyreach:{key}", json.dumps(value), stack=name)
+            else:
+                self.run("config", "set", f"anyreach:{key}", str(value), stack=name)
+        return name
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        """`pulumi stack output --json`."""
+        return dict(json.loads(self.run("stack", "output", "--json", stack=stack).stdout))
+
+    def export(self, stack: str) -> dict[str, Any]:
+        """`pulumi stack export` (secrets stay encrypted)."""
+        return dict(json.loads(self.run("stack", "export", stack=stack).stdout))
+
+    def destroy_all(self) -> None:
+        """Destroy every stack this project created (best effort: cleanup)."""
+        for stack in self.stacks:
+            self.run("destroy", "--yes", stack=stack, check=False)

@@ -1,0 +1,206 @@
+"""The stack program under the real Pulumi engine: preview, up, refresh, drift, kill, destroy.
+
+The tests of this module share one stack (`main`) and run in order; the others use stacks of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from provider.domain_name import InvalidDomainError, normalize_domain
+
+from .harness import PASSPHRASE, TOKEN, PulumiProject
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "e2e.example.com"
+COMPONENT = "anyreach:email:VerifiedEmailDomain"
+EMAIL_DOMAIN = "pulumi-python:dynamic/anyreach:EmailDomain"
+VERIFICATION = "pulumi-python:dynamic/anyreach:DomainVerification"
+
+
+def _types(resources: list[dict[str, Any]]) -> list[str]:
+    return [resource["type"] for resource in resources]
+
+
+def _sandbox_domains(project: PulumiProject, domain: str) -> list[dict[str, Any]]:
+    return [item for item in project.sandbox.domains() if item["domain"] == domain]
+
+
+def _resources(project: PulumiProject, stack: str) -> list[dict[str, Any]]:
+    return list(project.export(stack)["deployment"].get("resources") or [])
+
+
+def _route_count(project: PulumiProject, route: str) -> int:
+    counts = project.sandbox.stats()["by_route"].get(route, {})
+    return sum(int(n) for n in counts.values())
+
+
+@pytest.fixture(scope="module")
+def main_stack(project: PulumiProject) -> str:
+    """The `main` stack: DOMAIN in manual DNS mode (the sandbox publishes the records itself)."""
+    project.sandbox.set_settings(auto_publish=True)
+    return project.new_stack("main", domain=DOMAIN, verificationTimeoutSeconds=60)
+
+
+def test_01_preview_of_a_new_stack_lists_the_component_the_domain_and_the_verification(
+    project: PulumiProject, main_stack: str
+) -> None:
+    project.sandbox.reset_stats()
+    result = project.run("preview", "--json", stack=main_stack)
+    steps = json.loads(result.stdout)["steps"]
+    planned = {(step["op"], step["urn"].split("::")[2].split("$")[-1]) for step in steps}
+    assert {("create", COMPONENT), ("create", EMAIL_DOMAIN), ("create", VERIFICATION)} <= planned
+    # A preview registers nothing.
+    assert _sandbox_domains(project, DOMAIN) == []
+    assert _route_count(project, "POST /core/email-domains") == 0
+
+
+def test_02_up_verifies_the_domain_and_exports_it(project: PulumiProject, main_stack: str) -> None:
+    project.run("up", "--yes", "--skip-preview", stack=main_stack)
+
+    [registered] = _sandbox_domains(project, DOMAIN)
+    assert registered["status"] == "verified"
+    assert registered["organization"] == "org_dev"
+    exported = project.outputs(main_stack)["domains"][DOMAIN]
+    assert exported["domainId"] == registered["id"]
+    assert exported["status"] == "verified"
+    assert exported["verified"] is True
+    names = {(record["type"], record["name"]) for record in exported["dnsRecords"]}
+    assert names == {
+        ("TXT", f"resend._domainkey.{DOMAIN}"),
+        ("MX", f"send.{DOMAIN}"),
+        ("TXT", f"send.{DOMAIN}"),
+        ("TXT", f"_dmarc.{DOMAIN}"),
+        ("MX", DOMAIN),
+    }
+
+
+def test_03_a_preview_right_after_up_shows_no_changes(project: PulumiProject, main_stack: str) -> None:
+    project.run("preview", "--expect-no-changes", stack=main_stack)
+    project.run("refresh", "--yes", "--expect-no-changes", stack=main_stack)
+
+
+def test_04_exported_state_holds_no_token_and_no_secret_in_clear(
+    project: PulumiProject, main_stack: str
+) -> None:
+    state = project.run("stack", "export", stack=main_stack).stdout
+    assert TOKEN not in state
+    assert PASSPHRASE not in state
+    # The dynamic providers' `__provider` inputs are secrets: stored as ciphertext, never as a dill blob.
+    provider_values = re.findall(r'"__provider":\s*(\{[^}]*\}|"[^"]*")', state)
+    assert provider_values, "no __provider input in state"
+    assert all("ciphertext" in value for value in provider_values)
+
+
+def test_05_a_domain_deleted_behind_the_stacks_back_is_dropped_by_refresh_and_registered_again_by_up(
+    project: PulumiProject, main_stack: str
+) -> None:
+    [registered] = _sandbox_domains(project, DOMAIN)
+    with project.sandbox.client() as client:
+        client.delete(f"/core/email-domains/{registered['id']}").raise_for_status()
+
+    project.run("refresh", "--yes", stack=main_stack)
+    assert EMAIL_DOMAIN not in _types(_resources(project, main_stack))
+
+    project.run("up", "--yes", "--skip-preview", stack=main_stack)
+    [again] = _sandbox_domains(project, DOMAIN)
+    assert again["id"] != registered["id"]
+    assert again["status"] == "verified"
+    assert project.outputs(main_stack)["domains"][DOMAIN]["domainId"] == again["id"]
+
+
+def test_06_a_lost_record_shows_on_refresh_and_up_verifies_again(
+    project: PulumiProject, main_stack: str
+) -> None:
+    project.sandbox.unpublish(DOMAIN, type="TXT", name="resend._domainkey")
+    result = project.run("refresh", "--yes", stack=main_stack)
+    assert "DomainVerification" in result.stdout  # the refresh reports the verification as changed
+    verification = next(r for r in _resources(project, main_stack) if r["type"] == VERIFICATION)
+    assert verification["outputs"]["verified"] is False
+
+    preview = json.loads(project.run("preview", "--json", stack=main_stack).stdout)
+    ops = {step["urn"].split("::")[-1]: step["op"] for step in preview["steps"]}
+    assert ops[f"{DOMAIN}-verification"] in ("update", "create", "replace")
+
+    project.sandbox.publish(DOMAIN, type="TXT", name="resend._domainkey")
+    verifies_before = _route_count(project, "POST /core/email-domains/{id}/verify")
+    project.run("up", "--yes", "--skip-preview", stack=main_stack)
+    assert _route_count(project, "POST /core/email-domains/{id}/verify") > verifies_before
+    [registered] = _sandbox_domains(project, DOMAIN)
+    assert registered["status"] == "verified"
+    project.run("preview", "--expect-no-changes", stack=main_stack)
+
+
+def test_07_records_never_published_fail_up_within_the_deadline_listing_them(project: PulumiProject) -> None:
+    domain = "never.example.com"
+    project.sandbox.set_settings(auto_publish=False)
+    try:
+        stack = project.new_stack("never", domain=domain, verificationTimeoutSeconds=4)
+        result = project.run("up", "--yes", "--skip-preview", stack=stack, check=False)
+    finally:
+        project.sandbox.set_settings(auto_publish=True)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"waiting for Email Domain ({domain}) verification" in output
+    for name in (f"resend._domainkey.{domain}", f"send.{domain}", f"_dmarc.{domain}"):
+        assert name in output
+    [registered] = _sandbox_domains(project, domain)  # registered once, kept in state for the next up
+    assert EMAIL_DOMAIN in _types(_resources(project, stack))
+    assert registered["status"] != "verified"
+
+
+def test_08_an_up_killed_during_verification_converges_with_one_domain(project: PulumiProject) -> None:
+    domain = "killed.example.com"
+    project.sandbox.set_settings(auto_publish=False)
+    try:
+        stack = project.new_stack("killed", domain=domain, verificationTimeoutSeconds=120)
+        process = project.popen("up", "--yes", "--skip-preview", stack=stack)
+        deadline = time.monotonic() + 120
+        while not any(d["domain"] == domain for d in project.sandbox.domains()) or (
+            _route_count(project, "POST /core/email-domains/{id}/refresh") == 0
+        ):
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "verification never started"
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        project.sandbox.set_settings(auto_publish=True)
+
+    # The recovery the README documents: release the lock of the killed update, clear the pending
+    # operation it left, publish the records, and run up again.
+    project.run("cancel", "--yes", stack=stack, check=False)
+    project.run("refresh", "--yes", "--clear-pending-creates", stack=stack)
+    project.sandbox.publish(domain)
+    project.run("up", "--yes", "--skip-preview", stack=stack)
+
+    [registered] = _sandbox_domains(project, domain)
+    assert registered["status"] == "verified"
+    assert project.outputs(stack)["domains"][domain]["domainId"] == registered["id"]
+
+
+def test_09_destroy_removes_the_domain_from_the_platform(project: PulumiProject, main_stack: str) -> None:
+    project.run("destroy", "--yes", stack=main_stack)
+    assert _sandbox_domains(project, DOMAIN) == []
+
+
+def test_10_a_bad_domain_fails_preview_with_the_validation_message_and_no_request(
+    project: PulumiProject,
+) -> None:
+    bad = "https://bad.example.com"
+    with pytest.raises(InvalidDomainError) as expected:
+        normalize_domain(bad)
+    stack = project.new_stack("bad", domain=bad)
+    project.sandbox.reset_stats()
+    result = project.run("preview", stack=stack, check=False)
+    assert result.returncode != 0
+    assert str(expected.value) in result.stdout + result.stderr
+    assert project.sandbox.stats()["total"] == 0
