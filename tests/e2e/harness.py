@@ -131,7 +131,7 @@ class PulumiProject:
     def new_stack(self, name: str, **config: Any) -> str:
         """Create stack ``name`` pointed at the sandbox, with the token as a secret and ``config`` set.
 
-        Values that are not strings are set as JSON (``--path`` objects and lists).
+        A list value is a list of objects (such as ``domains``), set field by field with ``--path``.
         """
         self.run("stack", "init", name)
         self.stacks.append(name)
@@ -143,8 +143,12 @@ class PulumiProject:
             **config,
         }
         for key, value in settings.items():
-            if isinstance(value, (list, dict)):
-                self.run("config", "set", "--json", f"anyreach:{key}", json.dumps(value), stack=name)
+            if isinstance(value, list):
+                # A list of objects, one `--path` assignment per field (this CLI has no `config set --json`).
+                for index, item in enumerate(value):
+                    for field_name, field_value in item.items():
+                        path = f"anyreach:{key}[{index}].{field_name}"
+                        self.run("config", "set", "--path", path, str(field_value), stack=name)
             else:
                 self.run("config", "set", f"anyreach:{key}", str(value), stack=name)
         return name

@@ -177,7 +177,7 @@ def test_08_an_up_killed_during_verification_converges_with_one_domain(project: 
 
     # The recovery the README documents: release the lock of the killed update, clear the pending
     # operation it left, publish the records, and run up again.
-    project.run("cancel", "--yes", stack=stack, check=False)
+    project.run("cancel", "--yes", stack=stack)
     project.run("refresh", "--yes", "--clear-pending-creates", stack=stack)
     project.sandbox.publish(domain)
     project.run("up", "--yes", "--skip-preview", stack=stack)
