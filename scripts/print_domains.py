@@ -7,7 +7,7 @@ import sys
 
 
 def main() -> None:
-    """Read the ``domains`` output and print each domain, its status and its records."""
+    """Read the ``domains`` output and print each domain with its status, then its records."""
     domains = json.load(sys.stdin)
     for name, info in domains.items():
         print(f"{name}: {info.get('status')} (id {info.get('domainId')}, dns mode {info.get('dnsMode')})")
