@@ -4,6 +4,9 @@ Importing this package has no side effects: no client, budget or network connect
 until a caller asks for one.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from provider.client import (
     CLIENT_VERSION,
     DEFAULT_BASE_URL,
@@ -66,10 +69,30 @@ __all__ = [
 ]
 
 # The Pulumi dynamic resources and their providers (their import paths are part of the state: the
-# providers are pickled by reference into every resource's `__provider` input).
-from provider._lifecycle import DomainVerificationError
-from provider.domain_verification import DomainVerification, DomainVerificationProvider
-from provider.email_domain import EmailDomain, EmailDomainProvider
+# providers are pickled by reference into every resource's `__provider` input). They are imported on
+# first use, so that the client, the models and the domain-name rules (which the sandbox uses) do not
+# pull in the Pulumi SDK.
+_RESOURCE_MODULES = {
+    "DomainVerification": "provider.domain_verification",
+    "DomainVerificationProvider": "provider.domain_verification",
+    "DomainVerificationError": "provider._lifecycle",
+    "EmailDomain": "provider.email_domain",
+    "EmailDomainProvider": "provider.email_domain",
+}
+
+if TYPE_CHECKING:
+    from provider._lifecycle import DomainVerificationError
+    from provider.domain_verification import DomainVerification, DomainVerificationProvider
+    from provider.email_domain import EmailDomain, EmailDomainProvider
+
+
+def __getattr__(name: str) -> Any:
+    """Import a Pulumi resource export on first access."""
+    module = _RESOURCE_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'provider' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ += [
     "DomainVerification",
