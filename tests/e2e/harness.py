@@ -128,14 +128,15 @@ class PulumiProject:
             start_new_session=True,
         )
 
-    def new_stack(self, name: str, **config: Any) -> str:
+    def new_stack(self, name: str, *, with_token: bool = True, **config: Any) -> str:
         """Create stack ``name`` pointed at the sandbox, with the token as a secret and ``config`` set.
 
         A list value is a list of objects (such as ``domains``), set field by field with ``--path``.
         """
         self.run("stack", "init", name)
         self.stacks.append(name)
-        self.run("config", "set", "--secret", "anyreach:token", TOKEN, stack=name)
+        if with_token:
+            self.run("config", "set", "--secret", "anyreach:token", TOKEN, stack=name)
         settings = {
             "baseUrl": self.sandbox.base_url,
             "organization": ORGANIZATION,

@@ -204,3 +204,21 @@ def test_10_a_bad_domain_fails_preview_with_the_validation_message_and_no_reques
     assert result.returncode != 0
     assert str(expected.value) in result.stdout + result.stderr
     assert project.sandbox.stats()["total"] == 0
+
+
+def test_11_preview_needs_no_credentials_and_up_without_them_says_how_to_set_them(
+    project: PulumiProject,
+) -> None:
+    domain = "nocreds.example.com"
+    stack = project.new_stack("nocreds", with_token=False, domain=domain)
+    project.sandbox.reset_stats()
+
+    project.run("preview", stack=stack)
+    assert project.sandbox.stats()["total"] == 0
+
+    result = project.run("up", "--yes", "--skip-preview", stack=stack, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "pulumi config set --secret anyreach:token" in output
+    assert "ANYREACH_TOKEN" in output
+    assert _sandbox_domains(project, domain) == []
