@@ -33,7 +33,12 @@ OTHER_ORG = "org_other"
 OTHER_TOKEN = "tok_other_org_0123456789"
 
 # Fast client settings: tiny backoffs, a generous deadline, a budget that never gets in the way.
-FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "retry_after_max": 0.05, "retry_deadline": 10.0}
+FAST: dict[str, Any] = {
+    "backoff_initial": 0.01,
+    "backoff_max": 0.05,
+    "retry_after_max": 0.05,
+    "retry_deadline": 10.0,
+}
 
 
 class RecordingBudget(RequestBudget):

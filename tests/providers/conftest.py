@@ -27,7 +27,7 @@ OTHER_TOKEN = "tok_OTHER_91be3f0c6a2d4471"
 OTHER_ORG = "org_globex"
 READ_ONLY_TOKEN = "tok_READONLY_0d4e8b2f9c13"
 
-FAST = {"propagation_delay": 0.2, "verify_window": 3.0, "auto_publish": False}
+FAST: dict[str, Any] = {"propagation_delay": 0.2, "verify_window": 3.0, "auto_publish": False}
 """Sandbox timings that keep verification tests short."""
 
 

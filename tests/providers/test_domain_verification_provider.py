@@ -229,6 +229,7 @@ def test_fingerprint_change_on_a_verified_domain_updates_without_verify(configur
     configured.publish("acme.com")
     provider = DomainVerificationProvider()
     created = provider.create(verification_inputs(domain_id))
+    assert created.outs is not None
     olds = {**created.outs, "__provider": PROVIDER_BLOB}
     news = verification_inputs(domain_id, records_fingerprint="fp-2")
     diff = provider.diff(domain_id, olds, news)
@@ -251,6 +252,7 @@ def test_drift_read_shows_lost_verification_and_next_up_verifies_again(
     configured.publish("acme.com")
     provider = DomainVerificationProvider()
     created = provider.create(verification_inputs(domain_id))
+    assert created.outs is not None
     state = {**created.outs, "__provider": PROVIDER_BLOB}
     news = verification_inputs(domain_id)
     assert provider.diff(domain_id, state, news).changes is False  # preview right after up: no changes
@@ -285,6 +287,7 @@ def test_read_drops_the_verification_when_the_domain_is_gone(
     provider = DomainVerificationProvider()
     created = provider.create(verification_inputs(domain_id))
     EmailDomainProvider().delete(domain_id, {"domain": "acme.com"})
+    assert created.outs is not None
     result = provider.read(domain_id, created.outs)
     assert result.id == ""
     assert result.outs == {}

@@ -143,6 +143,7 @@ def test_no_token_in_outputs_logs_or_error_messages(configured: SandboxServer, l
     email_domains.delete(created.id, {"domain": "acme.com"})
     email_domains.delete(created.id, {"domain": "acme.com"})  # already gone: a warning
     texts.append(repr(email_domains.read(created.id, {"domain": "acme.com"}).outs))  # gone: a warning
+    assert verified.outs is not None
     texts.append(repr(verifications.read(created.id, verified.outs).outs))
 
     assert logs.of("warn"), "the gone/adopted paths should have logged warnings"

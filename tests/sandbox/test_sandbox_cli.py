@@ -77,8 +77,14 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    stdout = process.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     try:
         first = lines.get(timeout=30)
         assert first.startswith("sandbox listening on http://127.0.0.1:"), first
