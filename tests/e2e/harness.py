@@ -27,6 +27,38 @@ PASSPHRASE = "e2e-passphrase"
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "provider", "components", ".venv")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), children first found first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (field 2) may hold spaces; the parent pid follows its closing parenthesis.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants at once, as a lost machine would.
+
+    The engine starts its plugins (language host, provider host) in process groups of their own, so
+    killing the CLI's group alone would leave them running.
+    """
+    for target in [pid, *descendants(pid)]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class CommandFailed(RuntimeError):
     """A pulumi command exited non-zero; the message holds its output."""
 

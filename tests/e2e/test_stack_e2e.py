@@ -6,9 +6,7 @@ The tests of this module share one stack (`main`) and run in order; the others u
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import time
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 
 from provider.domain_name import InvalidDomainError, normalize_domain
 
-from .harness import PASSPHRASE, TOKEN, PulumiProject
+from .harness import PASSPHRASE, TOKEN, PulumiProject, kill_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -170,7 +168,7 @@ def test_08_an_up_killed_during_verification_converges_with_one_domain(project: 
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             assert time.monotonic() < deadline, "verification never started"
             time.sleep(0.2)
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_tree(process.pid)
         process.wait(timeout=30)
     finally:
         project.sandbox.set_settings(auto_publish=True)
