@@ -81,9 +81,12 @@ _RESOURCE_MODULES = {
 }
 
 if TYPE_CHECKING:
-    from provider._lifecycle import DomainVerificationError
-    from provider.domain_verification import DomainVerification, DomainVerificationProvider
-    from provider.email_domain import EmailDomain, EmailDomainProvider
+    # Redundant aliases mark these as re-exports for type checkers and linters.
+    from provider._lifecycle import DomainVerificationError as DomainVerificationError
+    from provider.domain_verification import DomainVerification as DomainVerification
+    from provider.domain_verification import DomainVerificationProvider as DomainVerificationProvider
+    from provider.email_domain import EmailDomain as EmailDomain
+    from provider.email_domain import EmailDomainProvider as EmailDomainProvider
 
 
 def __getattr__(name: str) -> Any:
@@ -94,10 +97,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ += [
-    "DomainVerification",
-    "DomainVerificationError",
-    "DomainVerificationProvider",
-    "EmailDomain",
-    "EmailDomainProvider",
-]
+__all__ += sorted(_RESOURCE_MODULES)

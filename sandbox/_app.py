@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -293,23 +293,24 @@ def _register_admin_routes(app: Flask, state: SandboxState) -> None:
         state.reset_stats()
         return state.stats()
 
-    @app.route(ADMIN + "/settings", methods=["GET", "POST"])
-    def admin_settings() -> dict[str, Any]:
+    def read_or_update(
+        read: Callable[[], dict[str, Any]], update: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """GET reads; POST applies the body and answers the new values (422 on a bad value)."""
         if request.method == "GET":
-            return state.get_settings()
+            return read()
         try:
-            return state.update_settings(_admin_object())
+            return update(_admin_object())
         except ValueError as exc:
             raise ApiError(422, "validation_error", str(exc)) from exc
 
+    @app.route(ADMIN + "/settings", methods=["GET", "POST"])
+    def admin_settings() -> dict[str, Any]:
+        return read_or_update(state.get_settings, state.update_settings)
+
     @app.route(ADMIN + "/faults", methods=["GET", "POST"])
     def admin_faults() -> dict[str, Any]:
-        if request.method == "GET":
-            return state.get_faults()
-        try:
-            return state.update_faults(_admin_object())
-        except ValueError as exc:
-            raise ApiError(422, "validation_error", str(exc)) from exc
+        return read_or_update(state.get_faults, state.update_faults)
 
     @app.post(ADMIN + "/reset")
     def admin_reset() -> dict[str, Any]:
