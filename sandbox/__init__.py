@@ -13,18 +13,34 @@ from sandbox._config import (
     SCOPE_READ,
     Credential,
     SandboxConfig,
+    StartupSettings,
 )
+from sandbox._dns import NAMESERVERS, DnsEntry, DnsServer, DnsSnapshot, DnsSource
+from sandbox._domain_names import PLATFORM_DOMAIN, DomainNameError, normalize_domain_name
 from sandbox._errors import ResponseDropped
+from sandbox._settings import FaultSettings, SandboxSettings, SettingsError
 
 __all__ = [
     "DEFAULT_CREDENTIAL",
     "DEFAULT_ORGANIZATION",
     "DEFAULT_TOKEN",
+    "NAMESERVERS",
+    "PLATFORM_DOMAIN",
     "SCOPE_MANAGE",
     "SCOPE_READ",
     "Credential",
+    "DnsEntry",
+    "DnsServer",
+    "DnsSnapshot",
+    "DnsSource",
+    "DomainNameError",
+    "FaultSettings",
     "ResponseDropped",
     "SandboxConfig",
+    "SandboxSettings",
+    "SettingsError",
+    "StartupSettings",
     "create_app",
+    "normalize_domain_name",
     "sandbox_state",
 ]

@@ -284,6 +284,10 @@ def _register_admin_routes(app: Flask, state: SandboxState) -> None:
             _dns_target(payload), _optional_text(payload, "type"), _optional_text(payload, "name")
         )
 
+    @app.get(ADMIN + "/dns")
+    def admin_dns() -> dict[str, Any]:
+        return state.dns_view()
+
     @app.get(ADMIN + "/stats")
     def admin_stats() -> dict[str, Any]:
         return state.stats()

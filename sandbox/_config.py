@@ -1,11 +1,20 @@
-"""Start-up configuration of the sandbox: credentials, timings and faults."""
+"""Start-up configuration of the sandbox: where it listens, credentials, timings and faults.
+
+``SandboxConfig`` is ``StartupSettings`` + ``SandboxSettings`` + ``FaultSettings`` (sandbox._settings):
+every field is defined once, validated on construction, and turned into a command-line flag.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sandbox._settings import FaultSettings, SandboxSettings, cli
 
 __all__ = [
     "DEFAULT_CREDENTIAL",
@@ -15,6 +24,7 @@ __all__ = [
     "SCOPE_READ",
     "Credential",
     "SandboxConfig",
+    "StartupSettings",
 ]
 
 SCOPE_READ = "email_domains:read"
@@ -46,7 +56,9 @@ class Credential:
         """Build a credential from command-line text: scopes comma separated."""
         parsed = frozenset(scope.strip() for scope in scopes.split(",") if scope.strip())
         if not token or not organization:
-            raise ValueError("a credential needs a non-empty token and organization")
+            raise ValueError(
+                "a credential needs a non-empty TOKEN and ORG, e.g. --token tok org_x email_domains:read"
+            )
         return cls(token=token, organization=organization, scopes=parsed)
 
 
@@ -54,58 +66,113 @@ DEFAULT_CREDENTIAL = Credential(DEFAULT_TOKEN, DEFAULT_ORGANIZATION, frozenset({
 """``dev-token`` / ``org_dev`` / ``email_domains:manage``: always accepted."""
 
 
-@dataclass
-class SandboxConfig:
-    """Everything the sandbox is started with. Settings and faults can change later via the admin API."""
+class StartupSettings(BaseModel):
+    """Settings read once at start (no admin API changes them).
 
-    host: str = "127.0.0.1"
-    """Interface to listen on (``python -m sandbox`` only)."""
-    port: int = 8787
-    """Port to listen on; 0 picks a free one (``python -m sandbox`` only)."""
-    credentials: Sequence[Credential] = ()
-    """Extra credentials; ``DEFAULT_CREDENTIAL`` is always accepted as well."""
-    propagation_delay: float = 5.0
-    """Seconds a record must have been published, within a verification attempt, to turn verified."""
-    verify_window: float = 300.0
-    """Seconds a verification attempt lasts; records still unverified at its end fail."""
-    auto_publish: bool = False
-    """Publish every record of a domain in the sandbox's DNS right after registration."""
-    rate_limit_rps: float | None = None
-    """Requests per second allowed across the whole server (token bucket); None turns limiting off."""
-    error_rate: float = 0.0
-    """Fraction (0..1) of public requests answered with a random 500/502/503 and no side effect."""
-    latency_ms: float = 0.0
-    """Delay added to every public request, in milliseconds."""
-    drop_register_responses: int = 0
-    """The next N registrations are committed, then their responses are dropped (a transport error)."""
-    state_file: Path | None = None
-    """JSON file loaded at start and rewritten atomically after every change; None keeps state in memory."""
-    seed: int | None = None
-    """Seed for ids and injected errors, for reproducible runs; None uses fresh randomness."""
-    region: str = "us-east-1"
-    """Region named in the records and the domain object."""
-    threads: int = 8
-    """Worker threads of the waitress server."""
-    clock: Callable[[], float] = time.time
-    """Seconds since the epoch; injectable so tests can move time instead of sleeping."""
-    sleep: Callable[[float], None] = time.sleep
-    """How injected latency waits; injectable so tests can observe it without waiting."""
+    Each field is documented by its ``description`` (also the ``--help`` text and the README row).
+    """
 
-    def __post_init__(self) -> None:
-        if self.state_file is not None:
-            self.state_file = Path(self.state_file)
-        if self.propagation_delay < 0:
-            raise ValueError("propagation_delay must be >= 0 seconds")
-        if self.verify_window <= 0:
-            raise ValueError("verify_window must be > 0 seconds")
-        if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
-            raise ValueError("rate_limit_rps must be > 0 (or None to turn rate limiting off)")
-        if not 0 <= self.error_rate <= 1:
-            raise ValueError("error_rate must be between 0 and 1")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must be >= 0")
-        if self.drop_register_responses < 0:
-            raise ValueError("drop_register_responses must be >= 0")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="interface the HTTP API and the DNS server listen on",
+        json_schema_extra=cli("--host", "HOST"),
+    )
+    port: int = Field(
+        8787,
+        ge=0,
+        le=65535,
+        description="HTTP port; 0 picks a free one (the start line shows it)",
+        json_schema_extra=cli("--port", "PORT"),
+    )
+    dns_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description=(
+            "serve the sandbox DNS on this port of HOST, UDP and TCP; 0 picks a free one (the start line "
+            "shows it); without it no DNS server runs"
+        ),
+        json_schema_extra=cli("--dns-port", "PORT", shown_default="off", null_means="no DNS server"),
+    )
+    credentials: tuple[Credential, ...] = Field(
+        (),
+        description=(
+            "another credential, SCOPES comma separated (email_domains:read, email_domains:manage); "
+            f"repeatable. {DEFAULT_TOKEN} / {DEFAULT_ORGANIZATION} / {SCOPE_MANAGE} always exists"
+        ),
+        json_schema_extra=cli("--token", ("TOKEN", "ORG", "SCOPES"), shown_default=""),
+    )
+    state_file: Path | None = Field(
+        None,
+        description=(
+            "load domains and DNS at start; rewritten atomically (temp file + rename) after every change"
+        ),
+        json_schema_extra=cli("--state", "FILE", null_means="state in memory only"),
+    )
+    seed: int | None = Field(
+        None,
+        description="seed for ids and injected errors, for repeatable runs",
+        json_schema_extra=cli("--seed", "N", null_means="fresh randomness"),
+    )
+    region: str = Field(
+        "us-east-1",
+        min_length=1,
+        description="region named in the record values and the domain object",
+        json_schema_extra=cli("--region", "REGION"),
+    )
+    threads: int = Field(
+        8,
+        ge=1,
+        description="waitress worker threads",
+        json_schema_extra=cli("--threads", "N"),
+    )
+    clock: Callable[[], float] = Field(
+        time.time,
+        exclude=True,
+        description="seconds since the epoch; injectable (sandbox.testing.ManualClock) so tests move time",
+    )
+    sleep: Callable[[float], None] = Field(
+        time.sleep,
+        exclude=True,
+        description="how injected latency waits; injectable (sandbox.testing.RecordingSleep) to observe it",
+    )
+
+    @field_validator("credentials", mode="before")
+    @classmethod
+    def _parse_command_line_credentials(cls, value: Any) -> Any:
+        # ``--token TOKEN ORG SCOPES`` arrives as lists of three strings.
+        if isinstance(value, list | tuple):
+            return tuple(
+                Credential.parse(*item)
+                if isinstance(item, list | tuple) and len(item) == 3 and all(isinstance(p, str) for p in item)
+                else item
+                for item in value
+            )
+        return value
+
+
+class SandboxConfig(FaultSettings, SandboxSettings, StartupSettings):
+    """Everything the sandbox is started with: start-up settings, run-time settings and faults.
+
+    Keyword arguments only, e.g. ``SandboxConfig(clock=clock, propagation_delay=10)``; a bad value
+    raises ``pydantic.ValidationError`` (a ``ValueError``). Settings and faults can change later
+    through the admin API.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, validate_assignment=True, arbitrary_types_allowed=True
+    )
+
+    def settings(self) -> SandboxSettings:
+        """The run-time settings the sandbox starts with."""
+        return SandboxSettings.model_validate(self.model_dump(include=set(SandboxSettings.model_fields)))
+
+    def faults(self) -> FaultSettings:
+        """The faults the sandbox starts with."""
+        return FaultSettings.model_validate(self.model_dump(include=set(FaultSettings.model_fields)))
 
     def credentials_by_token(self) -> dict[str, Credential]:
         """Every accepted credential keyed by token, the default one included."""

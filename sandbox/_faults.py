@@ -1,6 +1,7 @@
-"""Fault injection: a server-wide rate limit, random 5xx answers, latency and dropped registrations.
+"""Fault injection helpers: the server-wide rate limit and the random 5xx answers.
 
-These objects hold no lock of their own: the sandbox state calls them under its single lock.
+The fault settings themselves are ``sandbox._settings.FaultSettings``. These objects hold no lock of
+their own: the sandbox state calls them under its single lock.
 """
 
 from __future__ import annotations
@@ -8,63 +9,17 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["FaultSettings", "RateDecision", "TokenBucket"]
+__all__ = ["RateDecision", "TokenBucket", "pick_error"]
 
 INJECTED_STATUSES = (500, 502, 503)
 
 
-@dataclass
-class FaultSettings:
-    """The faults currently injected (``GET/POST /_sandbox/faults``)."""
-
-    rate_limit_rps: float | None = None
-    """Requests per second across the server; None = off."""
-    error_rate: float = 0.0
-    """Fraction of public requests answered with a 5xx before any side effect."""
-    latency_ms: float = 0.0
-    """Delay added to each public request."""
-    drop_register_responses: int = 0
-    """How many of the next registrations commit and then drop their response."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The admin API view."""
-        return {
-            "rate_limit_rps": self.rate_limit_rps,
-            "error_rate": self.error_rate,
-            "latency_ms": self.latency_ms,
-            "drop_register_responses": self.drop_register_responses,
-        }
-
-    def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial update from the admin API; raise ValueError naming a bad field."""
-        for key, value in changes.items():
-            if key == "rate_limit_rps":
-                if value is not None and (not _is_number(value) or value <= 0):
-                    raise ValueError("rate_limit_rps must be a number > 0, or null to turn rate limiting off")
-                self.rate_limit_rps = None if value is None else float(value)
-            elif key == "error_rate":
-                if not _is_number(value) or not 0 <= value <= 1:
-                    raise ValueError("error_rate must be a number between 0 and 1")
-                self.error_rate = float(value)
-            elif key == "latency_ms":
-                if not _is_number(value) or value < 0:
-                    raise ValueError("latency_ms must be a number >= 0")
-                self.latency_ms = float(value)
-            elif key == "drop_register_responses":
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError("drop_register_responses must be an integer >= 0")
-                self.drop_register_responses = value
-            else:
-                known = ", ".join(self.to_json())
-                raise ValueError(f"unknown fault {key!r}: known faults are {known}")
-
-    def pick_error(self, rng: random.Random) -> int | None:
-        """Roll the dice for one request: a 5xx status to answer with, or None."""
-        if self.error_rate > 0 and rng.random() < self.error_rate:
-            return rng.choice(INJECTED_STATUSES)
-        return None
+def pick_error(error_rate: float, rng: random.Random) -> int | None:
+    """Roll the dice for one request: a 5xx status to answer with, or None."""
+    if error_rate > 0 and rng.random() < error_rate:
+        return rng.choice(INJECTED_STATUSES)
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,7 +27,9 @@ class RateDecision:
     """Outcome of one request against the rate limit, with the ``ratelimit-*`` headers to send."""
 
     allowed: bool
+    """Whether the request may proceed (a token was spent)."""
     headers: dict[str, str]
+    """``ratelimit-*`` headers, plus ``retry-after`` when refused."""
 
 
 class TokenBucket:
@@ -103,10 +60,6 @@ class TokenBucket:
         if not allowed:
             headers["retry-after"] = str(wait)
         return RateDecision(allowed=allowed, headers=headers)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _format_number(value: float) -> str:

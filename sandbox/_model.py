@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "DomainState",
+    "Publication",
     "RecordState",
     "build_records",
     "dkim_public_key",
@@ -38,9 +39,13 @@ class RecordState:
     priority: int | None = None
     """MX priority; None on other types."""
     verified: bool = False
-    """Seen published long enough during an attempt, and still published."""
+    """Seen in DNS during an attempt, and still published."""
     failure: str | None = None
     """None, ``failed`` (an attempt ended without it) or ``temporary_failure`` (unpublished once verified)."""
+    verified_at: float | None = None
+    """When the record turned verified (sandbox clock); None while it is not verified."""
+    earliest_verify_at: float | None = None
+    """The current attempt cannot verify it before this instant (its start, or later: negative cache)."""
 
     def status(self, attempted: bool) -> tuple[str, str]:
         """Normalized and raw status of the record; ``attempted`` tells whether verify was ever called."""
@@ -60,16 +65,25 @@ class DomainState:
     """A registered domain."""
 
     id: str
+    """Opaque id, ``dom_`` and 24 hex digits."""
     domain: str
+    """The registered name, normalized (lowercase ASCII)."""
     organization: str
+    """The organization that registered it."""
     provider: str
+    """Always ``resend``."""
     region: str
+    """Region named in the records."""
     created_at: float
+    """Registration instant (sandbox clock)."""
     records: list[RecordState] = field(default_factory=list)
+    """The DNS records to publish, in the order the API returns them."""
     attempt_started_at: float | None = None
     """When verify was last called; None if it never was."""
-    attempt_completed: bool = False
-    """The last attempt ended early because every record was verified."""
+    attempt_completed_at: float | None = None
+    """The exact instant the current attempt completed (every record verified); None until then."""
+    first_reported_verified_at: float | None = None
+    """When a public API answer first reported the current attempt's success; None until then."""
 
     def status(self) -> tuple[str, str]:
         """Normalized and raw status, derived from the records (call after settling them)."""
@@ -81,9 +95,15 @@ class DomainState:
             return "failed", "partially_failed" if "verified" in statuses else "failed"
         if all(status == "verified" for status in statuses):
             # Resend marks a domain pending on verify "regardless of its current status": until the
-            # attempt completes (at least the propagation delay), the domain stays pending.
-            return ("verified", "verified") if self.attempt_completed else ("pending", "pending")
+            # attempt completes (the asynchronous check takes at least check_delay), it stays pending.
+            completed = self.attempt_completed_at is not None
+            return ("verified", "verified") if completed else ("pending", "pending")
         return "pending", "pending" if attempted else "not_started"
+
+    @property
+    def verified_at(self) -> float | None:
+        """When the current attempt completed, while the domain is verified; None otherwise."""
+        return self.attempt_completed_at if self.status()[0] == "verified" else None
 
     def to_public(self) -> dict[str, Any]:
         """The domain object of the public API (docs/design.md section 1)."""
@@ -114,7 +134,7 @@ class DomainState:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """Everything needed to restore this domain from the state file."""
+        """Everything needed to restore this domain from the state file (version 2)."""
         return asdict(self)
 
     @classmethod
@@ -123,6 +143,16 @@ class DomainState:
         values = dict(data)
         values["records"] = [RecordState(**record) for record in data.get("records", [])]
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A DNS entry published in the sandbox DNS: when, and the MX preference it carries."""
+
+    published_at: float
+    """When it was published (sandbox clock); DNS serves it from ``published_at + propagation_delay``."""
+    priority: int | None = None
+    """MX preference; None on other types."""
 
 
 def format_timestamp(seconds: float) -> str:

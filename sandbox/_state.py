@@ -2,75 +2,46 @@
 
 Every public method takes the lock, reads the clock once, settles the verification state machine of
 the domains it touches (see ``sandbox._verification``) and, with a state file configured, rewrites
-that file atomically when something changed.
+that file atomically when something changed. The DNS view is also what the DNS server serves
+(``dns_snapshot``), so verification and DNS always agree.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
 import random
 import secrets
-import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from provider.domain_name import InvalidDomainError, normalize_domain
 from sandbox._config import Credential, SandboxConfig
+from sandbox._dns import NAMESERVER_ZONE, NAMESERVERS, DnsEntry, DnsSnapshot, zone_serial
+from sandbox._domain_names import DomainNameError, normalize_domain_name
 from sandbox._errors import ApiError
-from sandbox._faults import FaultSettings, RateDecision, TokenBucket
-from sandbox._model import DomainState, RecordState, build_records, format_timestamp, relative_record_name
-from sandbox._verification import settle, start_attempt
+from sandbox._faults import RateDecision, TokenBucket, pick_error
+from sandbox._model import (
+    DomainState,
+    Publication,
+    RecordState,
+    build_records,
+    format_timestamp,
+    relative_record_name,
+)
+from sandbox._settings import FaultSettings, SandboxSettings, updated
+from sandbox._state_file import DnsKey, load_state, save_state
+from sandbox._verification import Timing, VisibleAt, settle, start_attempt
 
-__all__ = ["Admission", "SandboxState", "Settings"]
+__all__ = ["DNS_HISTORY_SECONDS", "Admission", "SandboxState", "unquote_txt"]
 
-STATE_FILE_VERSION = 1
 SUPPORTED_PROVIDER = "resend"
 DROPPED = "dropped"
 """Counter key used instead of a status code for a response dropped on purpose."""
 
-DnsKey = tuple[str, str, str, str]
-
-
-@dataclass
-class Settings:
-    """Timings and behaviour that ``/_sandbox/settings`` can change at run time."""
-
-    propagation_delay: float
-    verify_window: float
-    auto_publish: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The admin API view."""
-        return {
-            "propagation_delay": self.propagation_delay,
-            "verify_window": self.verify_window,
-            "auto_publish": self.auto_publish,
-        }
-
-    def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial update from the admin API; raise ValueError naming a bad field."""
-        for key, value in changes.items():
-            if key == "propagation_delay":
-                if not _is_number(value) or value < 0:
-                    raise ValueError("propagation_delay must be a number of seconds >= 0")
-                self.propagation_delay = float(value)
-            elif key == "verify_window":
-                if not _is_number(value) or value <= 0:
-                    raise ValueError("verify_window must be a number of seconds > 0")
-                self.verify_window = float(value)
-            elif key == "auto_publish":
-                if not isinstance(value, bool):
-                    raise ValueError("auto_publish must be true or false")
-                self.auto_publish = value
-            else:
-                known = ", ".join(self.to_json())
-                raise ValueError(f"unknown setting {key!r}: known settings are {known}")
+DNS_HISTORY_SECONDS = 3600.0
+"""How long unpublished entries are remembered, so that a lagging DNS server can still serve them."""
 
 
 @dataclass(frozen=True)
@@ -83,35 +54,47 @@ class Admission:
     """A 5xx status to answer with instead of handling the request, or None."""
 
 
+@dataclass(frozen=True)
+class _Removal:
+    """A DNS entry that was unpublished, kept for lagging DNS views."""
+
+    key: DnsKey
+    publication: Publication
+    removed_at: float
+
+
 class SandboxState:
-    """Thread-safe state of one sandbox server."""
+    """Thread-safe state of one sandbox server; also the ``DnsSource`` of its DNS servers."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        """The configuration the sandbox started with."""
         self._lock = threading.RLock()
         self._clock = config.clock
         self._rng = random.Random(config.seed)
         self._credentials = config.credentials_by_token()
-        self.settings = Settings(config.propagation_delay, config.verify_window, config.auto_publish)
-        self.faults = FaultSettings()
-        self._bucket: TokenBucket | None = None
-        self._set_faults(
-            {
-                "rate_limit_rps": config.rate_limit_rps,
-                "error_rate": config.error_rate,
-                "latency_ms": config.latency_ms,
-                "drop_register_responses": config.drop_register_responses,
-            }
+        self.settings: SandboxSettings = config.settings()
+        """Current run-time settings (``/_sandbox/settings``)."""
+        self.faults: FaultSettings = config.faults()
+        """Current faults (``/_sandbox/faults``)."""
+        self._bucket = (
+            None
+            if self.faults.rate_limit_rps is None
+            else TokenBucket(self.faults.rate_limit_rps, self._clock())
         )
+        self._settings_changed_at = -math.inf
         self._domains: dict[str, DomainState] = {}
-        self._dns: dict[DnsKey, float] = {}
+        self._dns: dict[DnsKey, Publication] = {}
+        self._removed: list[_Removal] = []
+        self._dns_endpoint: tuple[str, int] | None = None
         self._counts: dict[str, dict[str, int]] = {}
         self._total = 0
         self._rate_limited = 0
         self._dropped = 0
         self._dirty = False
         if config.state_file is not None and config.state_file.exists():
-            self._load(config.state_file)
+            domains, self._dns = load_state(config.state_file)
+            self._domains = {domain.id: domain for domain in domains}
 
     # -- credentials and faults -------------------------------------------------------------------
 
@@ -130,7 +113,12 @@ class SandboxState:
             decision = self._bucket.take(self._clock()) if self._bucket is not None else None
             if decision is not None and not decision.allowed:
                 return Admission(decision, None)
-            return Admission(decision, self.faults.pick_error(self._rng))
+            return Admission(decision, pick_error(self.faults.error_rate, self._rng))
+
+    def dns_truncate_udp(self) -> bool:
+        """Whether the DNS servers answer UDP queries truncated right now (a fault)."""
+        with self._lock:
+            return self.faults.dns_truncate_udp
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -152,27 +140,23 @@ class SandboxState:
             self._domains[registered.id] = registered
             if self.settings.auto_publish:
                 for record in registered.records:
-                    self._dns.setdefault(record.key(name), now)
+                    self._dns.setdefault(record.key(name), Publication(now, record.priority))
             self._dirty = True
             dropped = self.faults.drop_register_responses > 0
             if dropped:
                 self.faults.drop_register_responses -= 1
-            return self._public(registered, now), dropped
+            return self._report(registered, now), dropped
 
     def list_domains(self, organization: str) -> list[dict[str, Any]]:
         """Every domain of the organization, oldest first."""
         with self._transaction() as now:
             owned = [domain for domain in self._domains.values() if domain.organization == organization]
-            for domain in owned:
-                self._settle(domain, now)
-            return [self._public(domain, now) for domain in owned]
+            return [self._report(domain, now) for domain in owned]
 
     def get_domain(self, organization: str, domain_id: str) -> dict[str, Any]:
         """One domain of the organization (a passive read)."""
         with self._transaction() as now:
-            domain = self._find(organization, domain_id)
-            self._settle(domain, now)
-            return self._public(domain, now)
+            return self._report(self._find(organization, domain_id), now)
 
     def refresh(self, organization: str, domain_id: str) -> dict[str, Any]:
         """A passive re-read: never starts an attempt."""
@@ -183,10 +167,9 @@ class SandboxState:
         with self._transaction() as now:
             domain = self._find(organization, domain_id)
             self._settle(domain, now)
-            start_attempt(domain, now)
-            self._settle(domain, now)
+            start_attempt(domain, now, self._visible_at(domain), self._timing())
             self._dirty = True
-            return self._public(domain, now)
+            return self._report(domain, now)
 
     def delete(self, organization: str, domain_id: str) -> dict[str, Any]:
         """Forget a domain. Its DNS entries stay: they live at the DNS provider, not at Resend."""
@@ -228,17 +211,21 @@ class SandboxState:
     # -- admin --------------------------------------------------------------------------------------
 
     def admin_domains(self) -> list[dict[str, Any]]:
-        """Every domain of every organization, with the organization and each record's DNS state."""
+        """Every domain of every organization, with the organization, DNS state and timestamps.
+
+        Reading here never counts as a public answer (``first_reported_verified_at`` stays as it is).
+        """
         with self._transaction() as now:
             result = []
             for domain in self._domains.values():
                 self._settle(domain, now)
-                item = {"organization": domain.organization, **self._public(domain, now)}
+                item = {"organization": domain.organization, **domain.to_public()}
                 for record, shown in zip(domain.records, item["dns_records"], strict=True):
-                    shown["published"] = self._is_published(domain, record)
-                item["verification_started_at"] = (
-                    None if domain.attempt_started_at is None else format_timestamp(domain.attempt_started_at)
-                )
+                    shown["published"] = record.key(domain.domain) in self._dns
+                started = domain.attempt_started_at
+                item["verification_started_at"] = None if started is None else format_timestamp(started)
+                item["verified_at"] = domain.verified_at
+                item["first_reported_verified_at"] = domain.first_reported_verified_at
                 result.append(item)
             return result
 
@@ -247,7 +234,7 @@ class SandboxState:
     ) -> dict[str, Any]:
         """Publish the matching records of a registered domain in the sandbox DNS (a wrong value too)."""
         with self._transaction() as now:
-            domain = self._by_name(domain_name)
+            domain = self._by_name(admin_domain_name(domain_name))
             if domain is None:
                 raise ApiError(
                     404, "not_found", f"No registered domain {domain_name!r} to publish records of."
@@ -260,16 +247,17 @@ class SandboxState:
             for record in records:
                 key = (domain.domain, record.type, record.name, record.value if value is None else value)
                 if key not in self._dns:
-                    self._dns[key] = now
+                    self._dns[key] = Publication(now, record.priority)
                     changed += 1
+            self._settle(domain, now)
             self._dirty = self._dirty or changed > 0
             return {"domain": domain.domain, "changed": changed}
 
     def unpublish(self, domain_name: str, record_type: str | None, name: str | None) -> dict[str, Any]:
         """Remove the matching DNS entries (every value) of a domain from the sandbox DNS."""
         with self._transaction() as now:
-            domain = self._by_name(domain_name)
-            target = domain.domain if domain is not None else _admin_domain_name(domain_name)
+            target = admin_domain_name(domain_name)
+            domain = self._by_name(target)
             if domain is not None:
                 self._settle(domain, now)
                 _match_records(domain, record_type, name)  # 404 when the filters name no record
@@ -277,45 +265,110 @@ class SandboxState:
             if domain is None and not keys:
                 raise ApiError(404, "not_found", f"Nothing of {domain_name!r} is registered or published.")
             for key in keys:
-                del self._dns[key]
+                self._removed.append(_Removal(key, self._dns.pop(key), now))
+            if domain is not None:
+                # Right after the change, at the same instant: a verified record removed now drifts now.
+                self._settle(domain, now)
             self._dirty = self._dirty or bool(keys)
             return {"domain": target, "changed": len(keys)}
 
     def get_settings(self) -> dict[str, Any]:
         """Current settings."""
         with self._lock:
-            return self.settings.to_json()
+            return self.settings.model_dump()
 
-    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change settings; the past is judged with the old timings first."""
+    def update_settings(self, changes: Mapping[str, object]) -> dict[str, Any]:
+        """Change settings (all or nothing); the past is judged with the old timings first."""
         with self._transaction() as now:
-            candidate = Settings(**self.settings.to_json())
-            candidate.update(changes)
+            candidate = updated(self.settings, changes, "setting")
             for domain in self._domains.values():
                 self._settle(domain, now)
-            self.settings = candidate
-            return self.settings.to_json()
+            if candidate != self.settings:
+                self.settings = candidate
+                self._settings_changed_at = now
+            return self.settings.model_dump()
 
     def get_faults(self) -> dict[str, Any]:
         """Current faults."""
         with self._lock:
-            return self.faults.to_json()
+            return self.faults.model_dump()
 
-    def update_faults(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change faults; a new rate limit starts with a full bucket."""
+    def update_faults(self, changes: Mapping[str, object]) -> dict[str, Any]:
+        """Change faults (all or nothing); a new rate limit starts with a full bucket."""
         with self._lock:
-            self._set_faults(changes)
-            return self.faults.to_json()
+            candidate = updated(self.faults, changes, "fault")
+            if candidate.rate_limit_rps != self.faults.rate_limit_rps:
+                rate = candidate.rate_limit_rps
+                self._bucket = None if rate is None else TokenBucket(rate, self._clock())
+            self.faults = candidate
+            return self.faults.model_dump()
 
     def reset(self) -> None:
-        """Forget every domain, DNS entry, counter and fault (settings stay)."""
+        """Forget every domain, DNS entry, counter and fault (settings stay), and start the random
+        sequence (ids, injected errors) again from the seed, so a seeded run repeats after a reset."""
         with self._transaction():
+            self._rng = random.Random(self.config.seed)
             self._domains.clear()
             self._dns.clear()
+            self._removed.clear()
             self.faults = FaultSettings()
             self._bucket = None
             self._dirty = True
         self.reset_stats()
+
+    # -- DNS ----------------------------------------------------------------------------------------
+
+    def attach_dns(self, host: str, port: int) -> None:
+        """Record where a DNS server serves this state (``GET /_sandbox/dns`` reports it)."""
+        with self._lock:
+            self._dns_endpoint = (host, port)
+
+    def detach_dns(self) -> None:
+        """The DNS server stopped."""
+        with self._lock:
+            self._dns_endpoint = None
+
+    def dns_view(self) -> dict[str, Any]:
+        """``{"host", "port", "nameservers"}``; port None when no DNS server runs."""
+        with self._lock:
+            host, port = self._dns_endpoint or (self.config.host, None)
+            return {"host": host, "port": port, "nameservers": list(NAMESERVERS)}
+
+    def dns_snapshot(self, lag_seconds: float = 0.0) -> DnsSnapshot:
+        """What DNS serves as of (now - ``lag_seconds``).
+
+        Entries are served from ``published_at + propagation_delay`` until they are unpublished.
+        Zones: every registered domain (from its registration) and every domain with entries in the
+        DNS view, registered or not, plus ``dns.sandbox.test``. Serials follow the last change.
+        """
+        with self._lock:
+            now = self._clock()
+            at = now - lag_seconds
+            delay = self.settings.propagation_delay
+            self._removed = [item for item in self._removed if item.removed_at >= now - DNS_HISTORY_SECONDS]
+            changes: dict[str, list[float]] = {}
+            for domain in self._domains.values():
+                if domain.created_at <= at:
+                    changes.setdefault(domain.domain, []).append(domain.created_at)
+            candidates: list[tuple[DnsKey, Publication, float | None]] = [
+                (key, publication, None) for key, publication in self._dns.items()
+            ]
+            candidates += [(item.key, item.publication, item.removed_at) for item in self._removed]
+            entries = []
+            for key, publication, removed_at in candidates:
+                if removed_at is not None and removed_at <= at:
+                    changes.setdefault(key[0], []).append(removed_at)
+                    continue
+                if publication.published_at > at:
+                    continue
+                visible_from = publication.published_at + delay
+                changes.setdefault(key[0], [])
+                if visible_from <= at:
+                    changes[key[0]].append(visible_from)
+                    entries.append(_dns_entry(key, publication))
+            zones = frozenset(changes) | {NAMESERVER_ZONE}
+            serials = {zone: zone_serial(*instants) for zone, instants in changes.items()}
+            return DnsSnapshot(zones=zones, entries=tuple(entries), serials=serials)
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -328,15 +381,7 @@ class SandboxState:
                 if self._dirty:
                     self._dirty = False
                     if self.config.state_file is not None:
-                        self._save(self.config.state_file)
-
-    def _set_faults(self, changes: dict[str, Any]) -> None:
-        candidate = FaultSettings(**self.faults.to_json())
-        candidate.update(changes)
-        if candidate.rate_limit_rps != self.faults.rate_limit_rps or self._bucket is None:
-            rate = candidate.rate_limit_rps
-            self._bucket = None if rate is None else TokenBucket(rate, self._clock())
-        self.faults = candidate
+                        save_state(self.config.state_file, list(self._domains.values()), self._dns)
 
     def _new_id(self) -> str:
         while True:
@@ -354,67 +399,50 @@ class SandboxState:
             raise ApiError(404, "not_found", f"Email domain {domain_id} not found.")
         return domain
 
-    def _by_name(self, domain_name: str) -> DomainState | None:
-        wanted = _admin_domain_name(domain_name)
-        return next((domain for domain in self._domains.values() if domain.domain == wanted), None)
+    def _by_name(self, name: str) -> DomainState | None:
+        return next((domain for domain in self._domains.values() if domain.domain == name), None)
 
-    def _is_published(self, domain: DomainState, record: RecordState) -> bool:
-        return record.key(domain.domain) in self._dns
+    def _timing(self) -> Timing:
+        return Timing(
+            verify_window=self.settings.verify_window,
+            check_delay=self.settings.check_delay,
+            negative_cache=self.settings.negative_cache,
+            not_before=self._settings_changed_at,
+        )
+
+    def _visible_at(self, domain: DomainState) -> VisibleAt:
+        delay = self.settings.propagation_delay
+
+        def visible_at(record: RecordState) -> float | None:
+            publication = self._dns.get(record.key(domain.domain))
+            return None if publication is None else publication.published_at + delay
+
+        return visible_at
 
     def _settle(self, domain: DomainState, now: float) -> None:
-        changed = settle(
-            domain,
-            now,
-            lambda record: self._dns.get(record.key(domain.domain)),
-            self.settings.propagation_delay,
-            self.settings.verify_window,
-        )
+        changed = settle(domain, now, self._visible_at(domain), self._timing())
         self._dirty = self._dirty or changed
 
-    def _public(self, domain: DomainState, now: float) -> dict[str, Any]:
-        # Always settled first, so the derived status is current.
+    def _report(self, domain: DomainState, now: float) -> dict[str, Any]:
+        """The domain object of a public answer; the first one saying ``verified`` is timestamped."""
         self._settle(domain, now)
-        return domain.to_public()
+        body = domain.to_public()
+        if body["status"] == "verified" and domain.first_reported_verified_at is None:
+            domain.first_reported_verified_at = now
+            self._dirty = True
+        return body
 
-    def _save(self, path: Path) -> None:
-        document = {
-            "version": STATE_FILE_VERSION,
-            "domains": [domain.to_json() for domain in self._domains.values()],
-            "dns": [
-                {"domain": key[0], "type": key[1], "name": key[2], "value": key[3], "published_at": at}
-                for key, at in self._dns.items()
-            ],
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename, so a crash never leaves a half-written state file.
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        )
-        try:
-            with handle:
-                json.dump(document, handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(handle.name)
-            raise
 
-    def _load(self, path: Path) -> None:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            if document.get("version") != STATE_FILE_VERSION:
-                raise ValueError(f"unsupported version {document.get('version')!r}")
-            domains = [DomainState.from_json(item) for item in document["domains"]]
-            dns = {
-                (item["domain"], item["type"], item["name"], item["value"]): float(item["published_at"])
-                for item in document["dns"]
-            }
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"reading sandbox state ({path}): {exc}") from exc
-        self._domains = {domain.id: domain for domain in domains}
-        self._dns = dns
+def admin_domain_name(value: str) -> str:
+    """A domain name sent to the admin API, normalized by the registration rules.
+
+    The admin API also accepts a trailing dot and surrounding whitespace (names copied from zone
+    files); anything else the registration rules refuse is a 422 naming the problem.
+    """
+    try:
+        return normalize_domain_name(value.strip().rstrip("."))
+    except DomainNameError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
 
 
 def _validate_registration(domain: object, provider: object) -> str:
@@ -429,16 +457,9 @@ def _validate_registration(domain: object, provider: object) -> str:
             f"Provider {provider!r} is not supported: only 'resend' is; leave the field out to use it.",
         )
     try:
-        return normalize_domain(domain)
-    except InvalidDomainError as exc:
+        return normalize_domain_name(domain)
+    except DomainNameError as exc:
         raise ApiError(422, "validation_error", str(exc)) from exc
-
-
-def _admin_domain_name(domain_name: str) -> str:
-    try:
-        return normalize_domain(domain_name)
-    except InvalidDomainError:
-        return domain_name.strip().lower().rstrip(".")
 
 
 def _match_records(domain: DomainState, record_type: str | None, name: str | None) -> list[RecordState]:
@@ -465,5 +486,43 @@ def _key_matches(key: DnsKey, domain: str, record_type: str | None, name: str | 
     )
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _dns_entry(key: DnsKey, publication: Publication) -> DnsEntry:
+    domain, record_type, name, value = key
+    full_name = domain if name == "@" else f"{name}.{domain}"
+    if record_type == "TXT":
+        return DnsEntry(full_name, record_type, unquote_txt(value))
+    priority = publication.priority if record_type == "MX" else None
+    if record_type == "MX" and priority is None:
+        priority = 10
+    return DnsEntry(full_name, record_type, value.strip().lower().rstrip("."), priority)
+
+
+def unquote_txt(value: str) -> str:
+    """The text of a TXT value written as zone-file strings (``"v=spf1 ..."``); other values as they are.
+
+    The API returns the SPF value with embedded quotes; DNS carries the text inside them. Several
+    quoted strings (``"part one" "part two"``) are joined; ``\\"`` and ``\\\\`` are unescaped.
+    """
+    text = value.strip()
+    if len(text) < 2 or not text.startswith('"') or not text.endswith('"'):
+        return value
+    parts: list[str] = []
+    index = 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        if text[index] != '"':
+            return value  # not a sequence of quoted strings: serve it verbatim
+        index += 1
+        current: list[str] = []
+        while index < len(text) and text[index] != '"':
+            if text[index] == "\\" and index + 1 < len(text):
+                index += 1
+            current.append(text[index])
+            index += 1
+        if index >= len(text):
+            return value  # an unterminated string
+        parts.append("".join(current))
+        index += 1
+    return "".join(parts)

@@ -6,6 +6,8 @@ with SandboxServer() as sandbox, sandbox.client() as api:   # api: httpx.Client,
 
 admin = SandboxAdmin("http://127.0.0.1:8787")               # a `python -m sandbox` process
 admin.set_settings(propagation_delay=0.5)
+
+``SandboxServer(SandboxConfig(dns_port=0))`` also serves the sandbox DNS on 127.0.0.1 (``.dns_port``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import ssl
 import threading
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,9 +26,17 @@ from waitress import wasyncore
 
 from sandbox._app import create_app, sandbox_state
 from sandbox._config import DEFAULT_ORGANIZATION, DEFAULT_TOKEN, SandboxConfig
+from sandbox._dns import DnsServer
 from sandbox._state import SandboxState
 
-__all__ = ["ManualClock", "RecordingSleep", "SandboxAdmin", "SandboxAdminError", "SandboxServer"]
+__all__ = [
+    "ManualClock",
+    "RecordingSleep",
+    "SandboxAdmin",
+    "SandboxAdminError",
+    "SandboxServer",
+    "VerificationTimes",
+]
 
 LOOPBACK = "127.0.0.1"
 
@@ -61,6 +72,16 @@ class RecordingSleep:
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+@dataclass(frozen=True)
+class VerificationTimes:
+    """Benchmark timestamps of a domain's current verification attempt (epoch seconds, sandbox clock)."""
+
+    verified_at: float | None
+    """The exact instant the attempt completed, whenever it was read; None while not verified."""
+    first_reported_verified_at: float | None
+    """When a public API answer (GET, list, verify, refresh) first said ``verified``; None until then."""
 
 
 class SandboxAdminError(RuntimeError):
@@ -157,6 +178,17 @@ class SandboxAdmin:
         """The admin view of one registered domain by name, or None."""
         return next((item for item in self.domains() if item["domain"] == domain), None)
 
+    def verification_times(self, domain: str) -> VerificationTimes:
+        """``verified_at`` and ``first_reported_verified_at`` of a registered domain, by name."""
+        found = self.find_domain(domain)
+        if found is None:
+            raise SandboxAdminError(f"reading verification times of {domain}: not registered")
+        return VerificationTimes(found["verified_at"], found["first_reported_verified_at"])
+
+    def dns(self) -> dict[str, Any]:
+        """Where the sandbox DNS listens: ``{"host", "port", "nameservers"}`` (port None when off)."""
+        return self._call("GET", "/_sandbox/dns")
+
     def stats(self) -> dict[str, Any]:
         """Counters of public requests: ``total``, ``by_route``, ``rate_limited``, ``dropped_responses``."""
         return self._call("GET", "/_sandbox/stats")
@@ -166,14 +198,16 @@ class SandboxAdmin:
         self._call("POST", "/_sandbox/stats/reset")
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Change faults (``rate_limit_rps``, ``error_rate``, ``latency_ms``, ``drop_register_responses``).
+        """Change faults (``rate_limit_rps``, ``error_rate``, ``latency_ms``, ``drop_register_responses``,
+        ``dns_truncate_udp``).
 
         Returns all faults; without arguments it only reads them.
         """
         return self._call("POST", "/_sandbox/faults", faults)
 
     def set_settings(self, **settings: Any) -> dict[str, Any]:
-        """Change settings (``propagation_delay``, ``verify_window``, ``auto_publish``).
+        """Change settings (``propagation_delay``, ``verify_window``, ``auto_publish``, ``check_delay``,
+        ``negative_cache``).
 
         Returns all settings; without arguments it only reads them.
         """
@@ -202,7 +236,8 @@ class SandboxAdmin:
 class SandboxServer(SandboxAdmin):
     """Serve ``create_app(config)`` with waitress on 127.0.0.1 and a free port, in a daemon thread.
 
-    The ``host`` and ``port`` of the config are ignored: the server always binds 127.0.0.1:0.
+    The ``host`` and ``port`` of the config are ignored: the server always binds 127.0.0.1:0. With
+    ``config.dns_port`` set (0 = a free port) a ``DnsServer`` serves the sandbox DNS on 127.0.0.1 too.
     Every ``SandboxAdmin`` helper works once it is started.
     """
 
@@ -214,6 +249,7 @@ class SandboxServer(SandboxAdmin):
         """The WSGI app (also usable in-process with ``httpx.WSGITransport``)."""
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._dns: DnsServer | None = None
 
     def start(self) -> Self:
         """Bind and serve; returns self. Starting twice is an error."""
@@ -225,11 +261,25 @@ class SandboxServer(SandboxAdmin):
         self._base_url = f"http://{LOOPBACK}:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, name="sandbox-server", daemon=True)
         self._thread.start()
+        if self.config.dns_port is not None:
+            state = self.state
+            dns_server = DnsServer(state, LOOPBACK, self.config.dns_port, truncate_udp=state.dns_truncate_udp)
+            try:
+                dns_server.start()
+            except OSError:
+                self.stop()  # e.g. a fixed dns_port that is taken: leave no HTTP server behind
+                raise
+            self._dns = dns_server
+            state.attach_dns(LOOPBACK, dns_server.port)
         return self
 
     def stop(self) -> None:
         """Close every connection and the listening socket, then join the server thread."""
         self.close()
+        if self._dns is not None:
+            self.state.detach_dns()
+            self._dns.stop()
+            self._dns = None
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
@@ -258,6 +308,15 @@ class SandboxServer(SandboxAdmin):
         if self._server is None:
             raise RuntimeError("reading SandboxServer port: not started")
         return int(self._server.effective_port)
+
+    @property
+    def dns_port(self) -> int:
+        """The port of the DNS server (UDP and TCP on 127.0.0.1); needs ``SandboxConfig(dns_port=0)``."""
+        if self._dns is None:
+            raise RuntimeError(
+                "reading SandboxServer dns_port: no DNS server (set SandboxConfig(dns_port=0))"
+            )
+        return self._dns.port
 
     @property
     def base_url(self) -> str:

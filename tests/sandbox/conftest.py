@@ -14,6 +14,7 @@ from sandbox.testing import ManualClock, RecordingSleep, SandboxServer
 START = 1_800_000_000.0
 DELAY = 10.0
 WINDOW = 100.0
+CHECK = 2.0
 
 READER = Credential("reader-token", "org_dev", frozenset({SCOPE_READ}))
 NO_SCOPE = Credential("noscope-token", "org_dev", frozenset({"email_domains:other"}))
@@ -34,14 +35,16 @@ def clock() -> ManualClock:
 
 @pytest.fixture(scope="session")
 def timed_server(clock: ManualClock, sleeps: RecordingSleep) -> Iterator[SandboxServer]:
-    """A sandbox on loopback with an injected clock and the extra credentials above."""
+    """A sandbox on loopback with an injected clock, the extra credentials above and a DNS server."""
     config = SandboxConfig(
         clock=clock,
         sleep=sleeps,
         credentials=(READER, NO_SCOPE, OTHER_ORG),
         propagation_delay=DELAY,
         verify_window=WINDOW,
+        check_delay=CHECK,
         seed=7,
+        dns_port=0,
     )
     with SandboxServer(config) as server:
         yield server
@@ -49,11 +52,14 @@ def timed_server(clock: ManualClock, sleeps: RecordingSleep) -> Iterator[Sandbox
 
 @pytest.fixture
 def timed(timed_server: SandboxServer, clock: ManualClock, sleeps: RecordingSleep) -> SandboxServer:
-    """The timed sandbox, emptied, at START, with DELAY/WINDOW timings and no auto-publish."""
+    """The timed sandbox, emptied, at START, with DELAY/WINDOW/CHECK timings, no negative cache and
+    no auto-publish."""
     clock.now = START
     sleeps.calls.clear()
     timed_server.reset()
-    timed_server.set_settings(propagation_delay=DELAY, verify_window=WINDOW, auto_publish=False)
+    timed_server.set_settings(
+        propagation_delay=DELAY, verify_window=WINDOW, check_delay=CHECK, negative_cache=0, auto_publish=False
+    )
     return timed_server
 
 

@@ -104,50 +104,116 @@ def test_settings_read_and_change(timed: SandboxServer) -> None:
             "propagation_delay": 10.0,
             "verify_window": 100.0,
             "auto_publish": False,
+            "check_delay": 2.0,
+            "negative_cache": 0.0,
         }
 
-    changed = timed.set_settings(propagation_delay=1.5, auto_publish=True)
+    changed = timed.set_settings(propagation_delay=1.5, auto_publish=True, negative_cache=4)
 
-    assert changed == {"propagation_delay": 1.5, "verify_window": 100.0, "auto_publish": True}
+    assert changed == {
+        "propagation_delay": 1.5,
+        "verify_window": 100.0,
+        "auto_publish": True,
+        "check_delay": 2.0,
+        "negative_cache": 4.0,
+    }
 
 
 @pytest.mark.parametrize(
-    ("change", "fragment"),
+    ("change", "message"),
     [
-        ({"propagation_delay": -1}, "propagation_delay must be a number of seconds >= 0"),
-        ({"verify_window": 0}, "verify_window must be a number of seconds > 0"),
-        ({"auto_publish": "yes"}, "auto_publish must be true or false"),
-        ({"colour": 1}, "unknown setting 'colour'"),
+        ({"propagation_delay": -1}, "propagation_delay must be a number of seconds >= 0, not -1"),
+        ({"verify_window": 0}, "verify_window must be a number of seconds > 0, not 0"),
+        ({"auto_publish": "yes"}, "auto_publish must be true or false, not 'yes'"),
+        ({"check_delay": "1"}, "check_delay must be a number of seconds >= 0, not '1'"),
+        ({"negative_cache": None}, "negative_cache must be a number of seconds >= 0, not None"),
+        (
+            {"colour": 1},
+            "unknown setting 'colour': known settings are propagation_delay, verify_window, auto_publish, "
+            "check_delay, negative_cache",
+        ),
     ],
 )
 def test_bad_settings_answer_422_and_change_nothing(
-    timed: SandboxServer, change: dict[str, Any], fragment: str
+    timed: SandboxServer, change: dict[str, Any], message: str
 ) -> None:
     before = timed.set_settings()
-    valid = {"verify_window": 50} if "propagation_delay" in change else {"propagation_delay": 7}
+    valid = {"verify_window": 50} if "verify_window" not in change else {"propagation_delay": 7}
 
     with pytest.raises(SandboxAdminError, match=r"\(422\)") as caught:
         timed.set_settings(**valid, **change)
 
-    assert fragment in str(caught.value)
+    assert str(caught.value).endswith(message)
     assert timed.set_settings() == before
 
 
+def test_every_bad_key_is_named_at_once(timed: SandboxServer) -> None:
+    with pytest.raises(SandboxAdminError) as caught:
+        timed.set_settings(propagation_delay=-1, verify_window="long")
+
+    assert "propagation_delay must be" in str(caught.value)
+    assert "verify_window must be" in str(caught.value)
+
+
 @pytest.mark.parametrize(
-    ("change", "fragment"),
+    ("change", "message"),
     [
-        ({"rate_limit_rps": 0}, "rate_limit_rps must be a number > 0"),
-        ({"error_rate": 1.5}, "error_rate must be a number between 0 and 1"),
-        ({"latency_ms": -3}, "latency_ms must be a number >= 0"),
-        ({"drop_register_responses": 1.5}, "drop_register_responses must be an integer >= 0"),
-        ({"chaos": True}, "unknown fault 'chaos'"),
+        ({"rate_limit_rps": 0}, "rate_limit_rps must be a number > 0, or null (turns the limit off), not 0"),
+        ({"error_rate": 1.5}, "error_rate must be a number between 0 and 1, not 1.5"),
+        ({"latency_ms": -3}, "latency_ms must be a number of milliseconds >= 0, not -3"),
+        ({"drop_register_responses": 1.5}, "drop_register_responses must be an integer >= 0, not 1.5"),
+        ({"dns_truncate_udp": 1}, "dns_truncate_udp must be true or false, not 1"),
+        ({"chaos": True}, "unknown fault 'chaos': known faults are rate_limit_rps, error_rate"),
     ],
 )
-def test_bad_faults_answer_422(timed: SandboxServer, change: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(SandboxAdminError, match=r"\(422\)") as caught:
-        timed.set_faults(**change)
+def test_bad_faults_answer_422_and_change_nothing(
+    timed: SandboxServer, change: dict[str, Any], message: str
+) -> None:
+    before = timed.set_faults()
+    valid = {"latency_ms": 5} if "latency_ms" not in change else {"error_rate": 0.5}
 
-    assert fragment in str(caught.value)
+    with pytest.raises(SandboxAdminError, match=r"\(422\)") as caught:
+        timed.set_faults(**valid, **change)
+
+    assert message in str(caught.value)
+    assert timed.set_faults() == before
+
+
+def test_faults_read_and_change(timed: SandboxServer) -> None:
+    assert timed.set_faults(rate_limit_rps=5, dns_truncate_udp=True) == {
+        "rate_limit_rps": 5.0,
+        "error_rate": 0.0,
+        "latency_ms": 0.0,
+        "drop_register_responses": 0,
+        "dns_truncate_udp": True,
+    }
+
+
+def test_dns_endpoint_reports_the_dns_server(timed: SandboxServer) -> None:
+    assert timed.dns() == {
+        "host": "127.0.0.1",
+        "port": timed.dns_port,
+        "nameservers": ["ns1.dns.sandbox.test", "ns2.dns.sandbox.test"],
+    }
+
+
+def test_dns_endpoint_without_a_dns_server_reports_no_port() -> None:
+    with SandboxServer() as server:
+        assert server.dns() == {
+            "host": "127.0.0.1",
+            "port": None,
+            "nameservers": ["ns1.dns.sandbox.test", "ns2.dns.sandbox.test"],
+        }
+        with pytest.raises(RuntimeError, match=r"no DNS server \(set SandboxConfig\(dns_port=0\)\)"):
+            _ = server.dns_port
+
+
+def test_admin_domain_names_follow_the_registration_rules(timed: SandboxServer, register: RegisterFn) -> None:
+    register("acme.com")
+
+    assert timed.publish(" ACME.com. ")["domain"] == "acme.com"  # a name copied from a zone file
+    with pytest.raises(SandboxAdminError, match=r"\(422\).*must be the part after the @"):
+        timed.publish("support@acme.com")
 
 
 def test_counters_by_route_template_and_status(

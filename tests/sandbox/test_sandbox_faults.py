@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dns.flags
+import dns.message
+import dns.query
 import httpx
 import pytest
 
@@ -117,7 +120,9 @@ def test_dropped_register_is_a_transport_error_in_process_too() -> None:
 
 
 def test_reset_clears_faults(api: httpx.Client, timed: SandboxServer) -> None:
-    timed.set_faults(error_rate=1.0, rate_limit_rps=1, latency_ms=5, drop_register_responses=3)
+    timed.set_faults(
+        error_rate=1.0, rate_limit_rps=1, latency_ms=5, drop_register_responses=3, dns_truncate_udp=True
+    )
 
     timed.reset()
 
@@ -126,5 +131,28 @@ def test_reset_clears_faults(api: httpx.Client, timed: SandboxServer) -> None:
         "error_rate": 0.0,
         "latency_ms": 0.0,
         "drop_register_responses": 0,
+        "dns_truncate_udp": False,
     }
     assert api.post("/core/email-domains", json={"domain": "acme.com"}).status_code == 201
+
+
+def test_dns_truncate_udp_fault_sends_clients_to_tcp(
+    api: httpx.Client, timed: SandboxServer, clock: ManualClock
+) -> None:
+    api.post("/core/email-domains", json={"domain": "acme.com"})
+    timed.publish("acme.com")
+    clock.advance(10)
+    query = dns.message.make_query("_dmarc.acme.com", "TXT")
+    timed.set_faults(dns_truncate_udp=True)
+
+    truncated = dns.query.udp(query, "127.0.0.1", port=timed.dns_port, timeout=5)
+    answered, used_tcp = dns.query.udp_with_fallback(query, "127.0.0.1", port=timed.dns_port, timeout=5)
+    timed.set_faults(dns_truncate_udp=False)
+    plain = dns.query.udp(query, "127.0.0.1", port=timed.dns_port, timeout=5)
+
+    assert truncated.flags & dns.flags.TC
+    assert truncated.answer == []
+    assert used_tcp
+    assert answered.answer[0][0].to_text() == '"v=DMARC1; p=none;"'
+    assert not plain.flags & dns.flags.TC
+    assert plain.answer == answered.answer

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import dns.message
+import dns.query
 import pytest
 
 from sandbox import SandboxConfig, create_app
-from sandbox.testing import ManualClock, SandboxServer
+from sandbox.testing import ManualClock, SandboxServer, VerificationTimes
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSION_1_FILE = ROOT / "tests" / "e2e" / "fixtures" / "upgrade_1dc6cf7" / "sandbox-state.json"
+"""A state file written by the sandbox of commit 1dc6cf7 (format version 1): two verified domains."""
 
 
 def _server(path: Path, clock: ManualClock) -> SandboxServer:
-    return SandboxServer(SandboxConfig(state_file=path, clock=clock, propagation_delay=10, verify_window=100))
+    return SandboxServer(
+        SandboxConfig(state_file=path, clock=clock, propagation_delay=10, verify_window=100, check_delay=1)
+    )
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
@@ -58,7 +67,7 @@ def test_state_file_is_replaced_whole_after_each_change(tmp_path: Path) -> None:
     assert [d["domain"] for d in after_register["domains"]] == ["acme.com"]
     assert after_register["dns"] == []
     assert len(after_publish["dns"]) == 5
-    assert after_reset == {"version": 1, "domains": [], "dns": []}
+    assert after_reset == {"version": 2, "domains": [], "dns": []}
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary files left behind
 
 
@@ -75,4 +84,89 @@ def test_unreadable_state_file_fails_at_start_with_its_path(tmp_path: Path) -> N
     path.write_text("{not json")
 
     with pytest.raises(ValueError, match=r"reading sandbox state \(.*state.json\)"):
+        create_app(SandboxConfig(state_file=path))
+
+
+def test_timestamps_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    clock = ManualClock()
+    with _server(path, clock) as first, first.client() as api:
+        domain_id = api.post("/core/email-domains", json={"domain": "acme.com"}).json()["id"]
+        first.publish("acme.com")
+        api.post(f"/core/email-domains/{domain_id}/verify")
+        clock.advance(30)
+        api.get(f"/core/email-domains/{domain_id}")
+        before = first.verification_times("acme.com")
+
+    with _server(path, clock) as second:
+        assert second.verification_times("acme.com") == before
+    assert before == VerificationTimes(clock.now - 20, clock.now)
+
+
+def test_version_1_file_loads_with_its_verified_domains(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox-state.json"
+    shutil.copy(VERSION_1_FILE, path)
+    document = json.loads(VERSION_1_FILE.read_text())
+    started = {item["domain"]: item["attempt_started_at"] for item in document["domains"]}
+    clock = ManualClock(max(started.values()) + 3600)
+    config = SandboxConfig(state_file=path, clock=clock, dns_port=0, propagation_delay=0)
+
+    with SandboxServer(config) as server, server.client() as api:
+        listed = api.get("/core/email-domains").json()["data"]
+        times = {name: server.verification_times(name) for name in started}
+        query = dns.message.make_query("_dmarc.alpha.example.com", "TXT")
+        served = dns.query.udp(query, "127.0.0.1", port=server.dns_port, timeout=5).answer
+        # the next change rewrites the file in the current format
+        server.unpublish("beta.example.com", type="TXT", name="_dmarc")
+
+    assert [(d["domain"], d["status"]) for d in listed] == [
+        ("alpha.example.com", "verified"),
+        ("beta.example.com", "verified"),
+    ]
+    assert all(r["status"] == "verified" for d in listed for r in d["dns_records"])
+    assert {name: t.verified_at for name, t in times.items()} == started  # the best version 1 can tell
+    assert served[0][0].to_text() == '"v=DMARC1; p=none;"'
+    rewritten = json.loads(path.read_text())
+    assert rewritten["version"] == 2
+    assert {entry["priority"] for entry in rewritten["dns"] if entry["type"] == "MX"} == {10}
+
+
+def test_version_1_running_attempt_continues(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    record = {"record": "DMARC", "type": "TXT", "name": "_dmarc", "value": "v=DMARC1; p=none;"}
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "domains": [
+                    {
+                        "id": "dom_1",
+                        "domain": "acme.com",
+                        "organization": "org_dev",
+                        "provider": "resend",
+                        "region": "us-east-1",
+                        "created_at": 1000.0,
+                        "records": [{**record, "priority": None, "verified": False, "failure": None}],
+                        "attempt_started_at": 1000.0,
+                        "attempt_completed": False,
+                    }
+                ],
+                "dns": [{"domain": "acme.com", **record, "published_at": 1000.0}],
+            }
+        )
+    )
+    clock = ManualClock(1005.0)
+
+    with _server(path, clock) as server, server.client() as api:
+        assert api.get("/core/email-domains/dom_1").json()["status"] == "pending"
+        clock.advance(5)
+        assert api.get("/core/email-domains/dom_1").json()["status"] == "verified"
+        assert server.verification_times("acme.com") == VerificationTimes(1010.0, 1010.0)
+
+
+def test_unknown_version_is_refused_naming_the_supported_ones(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 9, "domains": [], "dns": []}))
+
+    with pytest.raises(ValueError, match=r"unsupported version 9 \(this sandbox reads versions 1 and 2\)"):
         create_app(SandboxConfig(state_file=path))

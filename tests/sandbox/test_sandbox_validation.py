@@ -1,4 +1,4 @@
-"""Register validation: the body, the provider field and the shared domain-name rules."""
+"""Register validation: the body, the provider field and the domain-name rules (over HTTP)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def _error(response: httpx.Response) -> tuple[int, str, str]:
         ("localhost", "is a single label"),
         ("agents.anyreach.ai", "is the platform domain, which needs no registration"),
         ("", "is empty"),
+        ("bücher.de", "contains non-ASCII characters: send the punycode form 'xn--bcher-kva.de'"),
     ],
 )
 def test_invalid_domain_answers_422_with_the_rule_message(
@@ -44,10 +45,10 @@ def test_nothing_is_stored_after_a_rejected_registration(api: httpx.Client, time
 
 def test_domain_is_stored_normalized(api: httpx.Client) -> None:
     upper = api.post("/core/email-domains", json={"domain": "Mail.ACME.com"})
-    unicode = api.post("/core/email-domains", json={"domain": "bücher.de"})
+    punycode = api.post("/core/email-domains", json={"domain": "XN--BCHER-KVA.de"})
 
     assert upper.json()["domain"] == "mail.acme.com"
-    assert unicode.json()["domain"] == "xn--bcher-kva.de"
+    assert punycode.json()["domain"] == "xn--bcher-kva.de"
 
 
 def test_explicit_resend_provider_is_accepted(api: httpx.Client) -> None:
