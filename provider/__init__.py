@@ -15,14 +15,21 @@ from provider.client import (
     EmailDomainsClient,
     validate_base_url,
 )
-from provider.config import Credentials, resolve_credentials
-from provider.domain_name import PLATFORM_DOMAIN, InvalidDomainError, is_platform_domain, normalize_domain
+from provider.credentials import Credentials, CredentialSource, resolve_credentials
+from provider.domain_name import (
+    PLATFORM_DOMAIN,
+    InvalidDomainError,
+    canonical_domain,
+    is_platform_domain,
+    normalize_domain,
+)
 from provider.errors import (
     AnyreachError,
     ApiError,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    DomainVerificationError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -46,10 +53,12 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "CredentialSource",
     "Credentials",
     "DnsRecord",
     "Domain",
     "DomainStatus",
+    "DomainVerificationError",
     "EmailDomainsClient",
     "InvalidDomainError",
     "InvalidRequestError",
@@ -60,6 +69,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnexpectedResponseError",
+    "canonical_domain",
     "is_platform_domain",
     "normalize_domain",
     "parse_domain_list",
@@ -75,16 +85,20 @@ __all__ = [
 _RESOURCE_MODULES = {
     "DomainVerification": "provider.domain_verification",
     "DomainVerificationProvider": "provider.domain_verification",
-    "DomainVerificationError": "provider._lifecycle",
+    "DomainVerificationGroup": "provider.domain_verification_group",
+    "DomainVerificationGroupProvider": "provider.domain_verification_group",
     "EmailDomain": "provider.email_domain",
     "EmailDomainProvider": "provider.email_domain",
 }
 
 if TYPE_CHECKING:
     # Redundant aliases mark these as re-exports for type checkers and linters.
-    from provider._lifecycle import DomainVerificationError as DomainVerificationError
     from provider.domain_verification import DomainVerification as DomainVerification
     from provider.domain_verification import DomainVerificationProvider as DomainVerificationProvider
+    from provider.domain_verification_group import DomainVerificationGroup as DomainVerificationGroup
+    from provider.domain_verification_group import (
+        DomainVerificationGroupProvider as DomainVerificationGroupProvider,
+    )
     from provider.email_domain import EmailDomain as EmailDomain
     from provider.email_domain import EmailDomainProvider as EmailDomainProvider
 

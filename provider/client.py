@@ -37,7 +37,7 @@ import httpx
 import tenacity
 from pydantic import ValidationError
 
-from provider.domain_name import normalize_domain
+from provider.domain_name import canonical_domain, normalize_domain
 from provider.errors import (
     ApiError,
     ConfigurationError,
@@ -69,10 +69,6 @@ READ_SCOPE = "email_domains:read or email_domains:manage"
 MANAGE_SCOPE = "email_domains:manage"
 
 _COLLECTION = "/core/email-domains"
-_AUTH_HELP = "`pulumi config set --secret anyreach:token <token>` or the environment variable ANYREACH_TOKEN"
-_ORG_HELP = (
-    "`pulumi config set anyreach:organization <org>` or the environment variable ANYREACH_ORGANIZATION"
-)
 _MAX_SERVER_MESSAGE = 500
 _HOST_PATTERN = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")
 # Visible ASCII: a token with whitespace or other characters would be a copy-paste accident, and
@@ -115,7 +111,7 @@ def validate_base_url(base_url: str) -> str:
         # Never echo the URL itself here: its user-info part may be a password.
         raise ConfigurationError(
             f"{doing} (<redacted>): the URL must not contain a user name or password; "
-            f"put the token in {_AUTH_HELP} and use {example}"
+            f"pass the token as the API token instead and use {example}"
         )
     if url.scheme not in ("http", "https"):
         raise ConfigurationError(
@@ -218,14 +214,6 @@ def _detail_text(detail: Any) -> str | None:
     return None
 
 
-def _comparable_name(name: str) -> str:
-    """Normalize a domain name the server returned, leniently: a name the rules reject still compares."""
-    try:
-        return normalize_domain(name)
-    except ValueError:
-        return name.strip().rstrip(".").lower()
-
-
 class EmailDomainsClient:
     """Client for the Anyreach Email Domains API of one organization.
 
@@ -265,22 +253,20 @@ class EmailDomainsClient:
         token = (token or "").strip()
         organization = (organization or "").strip()
         if not token:
-            raise ConfigurationError(
-                f"configuring Anyreach API token: no token given; set it with {_AUTH_HELP}"
-            )
+            raise ConfigurationError("configuring Anyreach API token: no token given; pass the API token")
         if not _HEADER_SAFE.fullmatch(token):
             raise ConfigurationError(
                 "configuring Anyreach API token: the token contains spaces or characters outside "
-                f"printable ASCII, so it cannot be the API token; copy it again and set it with {_AUTH_HELP}"
+                "printable ASCII, so it cannot be the API token; copy it again from Anyreach"
             )
         if not organization:
             raise ConfigurationError(
-                f"configuring Anyreach organization: no organization given; set it with {_ORG_HELP}"
+                "configuring Anyreach organization: no organization given; pass the organization id"
             )
         if not _HEADER_SAFE.fullmatch(organization):
             raise ConfigurationError(
                 f"configuring Anyreach organization ({organization!r}): the organization id contains "
-                f"spaces or characters outside printable ASCII; set the id shown in Anyreach with {_ORG_HELP}"
+                "spaces or characters outside printable ASCII; pass the id shown in Anyreach"
             )
         if (
             timeout <= 0
@@ -401,7 +387,7 @@ class EmailDomainsClient:
     def find_by_domain(self, domain: str) -> Domain | None:
         """Return this organization's domain named ``domain``, or ``None``.
 
-        Both names are compared in the canonical form of :func:`provider.domain_name.normalize_domain`
+        Both names are compared in the canonical form of :func:`provider.domain_name.canonical_domain`
         (lower case, Unicode labels as punycode), so ``Acme.COM`` finds ``acme.com``.
 
         Raises:
@@ -410,7 +396,7 @@ class EmailDomainsClient:
         """
         wanted = normalize_domain(domain)
         for candidate in self._list(operation="finding", target=domain):
-            if _comparable_name(candidate.domain) == wanted:
+            if canonical_domain(candidate.domain) == wanted:
                 return candidate
         return None
 
@@ -583,7 +569,7 @@ class EmailDomainsClient:
             if call.retry is _RetryPolicy.REGISTER:
                 hint = (
                     "The request may have reached the server and registered the domain: look it up "
-                    "(find_by_domain) before registering again"
+                    "before registering again"
                 )
             else:
                 hint = "The request may have reached the server; check the network and try again"
@@ -598,19 +584,19 @@ class EmailDomainsClient:
         cls = error_class_for_status(status)
         hint: str | None
         if status == 401:
-            hint = f"The API token is invalid, expired or missing: set a valid one with {_AUTH_HELP}"
+            hint = "The API token is invalid, expired, revoked or missing: use a valid token"
         elif status == 403:
             if code == "organization_mismatch" or (
                 "organization" in message.lower() and "scope" not in message.lower()
             ):
                 hint = (
                     f"The token does not belong to organization {self._organization}: "
-                    f"set the token's organization with {_ORG_HELP}"
+                    "use the organization the token was made for"
                 )
             else:
                 hint = (
                     f"{call.operation.capitalize()} an Email Domain needs a token with the scope "
-                    f"{call.scope}: create one with that scope and set it with {_AUTH_HELP}"
+                    f"{call.scope}: use a token that has it"
                 )
             return PermissionDeniedError(
                 call.operation, call.target, status, message, required_scope=call.scope, code=code, hint=hint
@@ -623,8 +609,8 @@ class EmailDomainsClient:
         elif status == 409:
             hint = (
                 "Domains are unique across all organizations: if it is not registered to organization "
-                f"{self._organization} (see find_by_domain), another organization holds it; release "
-                "it there or choose another domain"
+                f"{self._organization}, another organization holds it; release it there or choose "
+                "another domain"
             )
         elif status in (400, 422):
             hint = (
@@ -646,8 +632,8 @@ class EmailDomainsClient:
             )
         elif status >= 500:
             hint = (
-                "The API failed; the domain may or may not have been registered: look it up "
-                "(find_by_domain) before registering again"
+                "The API failed; the domain may or may not have been registered: look it up before "
+                "registering again"
                 if call.retry is _RetryPolicy.REGISTER
                 else "The API failed; try again later"
             )

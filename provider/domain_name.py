@@ -1,8 +1,12 @@
-"""Domain-name rules shared by the sandbox and the ``EmailDomain`` provider's check.
+"""Domain-name rules of the provider: the one home of strict and lenient normalization and of the
+platform domain.
 
-One rule set, so that a name the Pulumi preview accepts is a name the API accepts, and both answer
-with the same message. ``normalize_domain`` returns the canonical form that the API stores:
-lowercase ASCII, Unicode labels converted to punycode (IDNA 2008 with UTS 46 mapping).
+``normalize_domain`` (strict) checks a name a user wrote and returns the canonical form that the API
+stores: lowercase ASCII, Unicode labels converted to punycode (IDNA 2008 with UTS 46 mapping). Stack
+config, component arguments and ``EmailDomain.check`` all call it, so a name the preview accepts is a name
+the provider registers. ``canonical_domain`` (lenient) compares names that came from the platform or from
+state and never raises. ``is_platform_domain`` recognizes ``agents.anyreach.ai``. The sandbox has its own
+rules, written independently from the API page, so that tests of one against the other catch a wrong rule.
 
 Nothing is stripped or guessed silently: apart from lowercasing (and the UTS 46 mapping of Unicode
 input), anything that is not already a bare domain name is rejected with a message that says what is
@@ -22,6 +26,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "PLATFORM_DOMAIN",
     "InvalidDomainError",
+    "canonical_domain",
     "is_platform_domain",
     "normalize_domain",
 ]
@@ -70,6 +75,20 @@ def normalize_domain(value: str) -> str:
     name = ".".join(labels)
     _check_not_platform(value, name)
     return name
+
+
+def canonical_domain(value: object) -> str:
+    """``value`` in the API's canonical form if it is a valid name, else lowercased without surrounding
+    whitespace or a trailing dot.
+
+    For comparing names that came from the platform, from state or from an older release: it answers for
+    any value and never raises (a name the strict rules reject still compares with itself).
+    """
+    text = str(value)
+    try:
+        return normalize_domain(text)
+    except InvalidDomainError:
+        return text.strip().rstrip(".").lower()
 
 
 def is_platform_domain(name: str) -> bool:
@@ -263,15 +282,16 @@ def _check_labels(value: str, labels: list[str]) -> None:
 
 
 def _check_not_platform(value: str, name: str) -> None:
+    if not is_platform_domain(name):
+        return
     if name == PLATFORM_DOMAIN:
         raise InvalidDomainError(
             value,
             "is the platform domain, which needs no registration",
             f"use it directly (addresses like name@{PLATFORM_DOMAIN} work without verifying)",
         )
-    if name.endswith("." + PLATFORM_DOMAIN):
-        raise InvalidDomainError(
-            value,
-            f"is under the platform domain {PLATFORM_DOMAIN}, which needs no registration",
-            f"use {PLATFORM_DOMAIN} directly (addresses like name@{PLATFORM_DOMAIN} work without verifying)",
-        )
+    raise InvalidDomainError(
+        value,
+        f"is under the platform domain {PLATFORM_DOMAIN}, which needs no registration",
+        f"use {PLATFORM_DOMAIN} directly (addresses like name@{PLATFORM_DOMAIN} work without verifying)",
+    )

@@ -13,23 +13,22 @@ import pulumi
 import pulumi.dynamic
 from pydantic import BaseModel, ConfigDict, Field
 
-from provider._lifecycle import (
+from provider import provider_host
+from provider.connection import connect, remember_configuration
+from provider.domain_verification_group import verify_domains
+from provider.entry_points import StablyPickled
+from provider.find import find_domain_by_id
+from provider.models import Domain
+from provider.program_run import record_program_run
+from provider.record_state import DnsRecordState
+from provider.resource_inputs import check_failures, contains_unknown
+from provider.waiter import (
     DEFAULT_MAX_VERIFY_ATTEMPTS,
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
-    DnsRecordState,
+    VerificationRequest,
     VerificationSettings,
-    check_failures,
-    contains_unknown,
-    find_domain_by_id,
-    open_client,
-    remember_configuration,
-    unplanned_records,
-    unplanned_records_error,
-    wait_domain_verified,
 )
-from provider.errors import NotFoundError
-from provider.models import Domain
 
 __all__ = [
     "DomainVerification",
@@ -137,28 +136,31 @@ def _differs(name: str, old: Any, new: Any) -> bool:
 
 
 def _verify(args: DomainVerificationArgs) -> DomainVerificationState:
-    """Create and update: finish at once if verified, else check the plan, verify and wait."""
-    with open_client("waiting for", args.domain_id) as client:
-        domain = find_domain_by_id(client, args.domain_id)
-        if not domain.is_verified:
-            if args.expected_records is not None:
-                planned = [record.model_dump() for record in args.expected_records]
-                missing = unplanned_records(domain, planned)
-                if missing:
-                    raise unplanned_records_error(domain, missing)
-            domain = wait_domain_verified(client, domain, args.settings())
-    return DomainVerificationState.observe(args, domain)
+    """Create and update: wait through the process-wide poller (verify unless already verified)."""
+    planned = tuple((record.type, record.name) for record in args.expected_records or ()) or None
+    request = VerificationRequest(
+        domain_id=args.domain_id, domain=args.domain_id, planned=planned, settings=args.settings()
+    )
+    outcome = verify_domains([request])[args.domain_id]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return DomainVerificationState.observe(args, outcome)
 
 
-class DomainVerificationProvider(pulumi.dynamic.ResourceProvider):
+class DomainVerificationProvider(StablyPickled, pulumi.dynamic.ResourceProvider):
     """Dynamic provider of :class:`DomainVerification`.
 
-    Holds no state: it is pickled by reference into every resource's ``__provider`` input.
-    Credentials come as for :class:`provider.EmailDomainProvider`.
+    Holds no state: it is pickled as ``provider.entry_points.dynamic_provider("DomainVerification")``
+    into every resource's ``__provider`` input. Stacks made by releases before that module name this
+    class directly, so it stays here. Credentials come as for :class:`provider.EmailDomainProvider`.
     """
 
+    kind = "DomainVerification"
+
     def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
-        """Remember the stack's ``anyreach:*`` config (module-level, never on this instance)."""
+        """Remember the stack's ``anyreach:*`` config (module-level, never on this instance), and set up
+        the provider host (:mod:`provider.provider_host`)."""
+        provider_host.install()
         remember_configuration(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
@@ -189,10 +191,9 @@ class DomainVerificationProvider(pulumi.dynamic.ResourceProvider):
         """Report the domain's current status; drop the verification when the domain is gone."""
         args = DomainVerificationArgs.model_validate({"domain_id": id_, **props})
         label = props.get("domain") or args.domain_id
-        try:
-            with open_client("refreshing", label) as client:
-                domain = find_domain_by_id(client, args.domain_id)
-        except NotFoundError:
+        with connect("refreshing", label) as client:
+            domain = find_domain_by_id(client, args.domain_id)
+        if domain is None:
             pulumi.log.warn(
                 f"refreshing Email Domain ({label}) verification: the domain no longer exists on the "
                 f"platform (id {args.domain_id}); removing the verification from the stack state"
@@ -212,34 +213,22 @@ class DomainVerificationProvider(pulumi.dynamic.ResourceProvider):
 
 
 class DomainVerification(pulumi.dynamic.Resource, module="anyreach", name="DomainVerification"):
-    """Waits until an Email Domain is verified, i.e. its DNS records are published and resolve.
+    """Waits until one Email Domain is verified (the resource of releases before
+    :class:`provider.DomainVerificationGroup`; stacks made by them still hold it).
+
+    Prefer :class:`provider.DomainVerificationGroup` (through ``components.VerificationGroup``): a
+    ``DomainVerification`` holds one of the provider host's four threads and one of the engine's parallel
+    slots while it waits, so several of them wait in waves. It waits the same way, through the
+    process-wide poller of :mod:`provider.waiter` (it checks no DNS: it does not know the values).
 
     Create (and update) finishes at once when the domain is already verified: verify would mark it
-    pending again. Otherwise it initiates verification, then polls the status (refresh) with backoff
-    until the domain is verified; a ``failed`` attempt is re-initiated, up to ``max_verify_attempts``
-    times in all. At the deadline it fails with a message listing each record not verified yet (type,
-    full name, value, status, the ``dig`` command to check it); running ``pulumi up`` again verifies
-    again. A change of ``records_fingerprint`` (or of the other inputs) is an update that verifies
-    again, never a replace. Delete does nothing remotely.
-
-    If ``pulumi refresh`` (or ``pulumi up --refresh``) finds the domain no longer verified, the state
-    says so and the next ``pulumi up`` plans an update that verifies it again; if the domain is gone,
-    the verification leaves the state too.
-
-    Defaults:
-
-    * ``timeout_seconds`` = 1200 (20 min). One provider host runs every dynamic resource of a stack on
-      4 worker threads, and the engine cancels a call that waits 30 min in its queue: with at most
-      20 min per verification, a call queued behind four waiting verifications still starts before it
-      is cancelled. DNS can take longer; run ``pulumi up`` again, which resumes waiting.
-    * ``poll_interval_seconds`` = 5, growing 1.5 times per poll up to 60 s (at most a tenth of the
-      timeout), so a domain that verifies quickly is seen quickly and a slow one costs few requests.
-    * ``max_verify_attempts`` = 3: verification is initiated once and re-initiated after each
-      ``failed``, three times in all.
-
-    Every poll takes a slot of the process-wide request budget (about 2 requests per second), and
-    sleeps outside any lock, so many domains waiting at once do not starve each other or the rest of
-    the stack.
+    pending again. Otherwise it initiates verification, then polls the status until the domain is
+    verified; a ``failed`` attempt is re-initiated, up to ``max_verify_attempts`` times in all. At the
+    deadline it fails with a message listing each record not verified yet. A change of any input is an
+    update that verifies again, never a replace. Delete does nothing remotely. If ``pulumi refresh`` finds
+    the domain no longer verified, the next ``pulumi up`` verifies it again; if the domain is gone, the
+    verification leaves the state too. Defaults: 1200 s, first poll after 2 s (backing off to 10 s), 3
+    attempts.
     """
 
     domain_id: pulumi.Output[str]
@@ -292,4 +281,5 @@ class DomainVerification(pulumi.dynamic.Resource, module="anyreach", name="Domai
             "dns_records": None,
             "verified": None,
         }
+        record_program_run()
         super().__init__(DomainVerificationProvider(), resource_name, props, opts)

@@ -14,28 +14,29 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from provider._lifecycle import (
-    DnsRecordState,
-    canonical_domain,
-    contains_unknown,
-    find_domain_by_id,
-    find_domain_by_name,
-    open_client,
-    remember_configuration,
-)
+from provider import provider_host
 from provider.client import EmailDomainsClient
-from provider.domain_name import InvalidDomainError, normalize_domain
+from provider.connection import connect, current_credentials, remember_configuration
+from provider.credentials import TOKEN_CONFIG_KEY, TOKEN_ENV_VAR
+from provider.domain_name import InvalidDomainError, canonical_domain, normalize_domain
+from provider.entry_points import StablyPickled
 from provider.errors import (
+    ENTITY,
     AnyreachError,
+    ConfigurationError,
     ConflictError,
     NotFoundError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
 )
+from provider.find import find_domain_by_id, find_domain_by_name
 from provider.models import Domain
+from provider.program_run import record_program_run
+from provider.record_state import DnsRecordState
+from provider.resource_inputs import contains_unknown
 
 __all__ = [
     "DEFAULT_EMAIL_PROVIDER",
@@ -60,12 +61,12 @@ _ANSWER_LOST = (TransportError, ServerError, UnexpectedResponseError)
 class EmailDomainArgs(BaseModel):
     """Inputs of an ``EmailDomain`` once ``check`` has normalized them."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     domain: str
     """The bare domain to register, in the API's canonical form (lower case, punycode)."""
-    provider: str = DEFAULT_EMAIL_PROVIDER
-    """The email provider behind the domain."""
+    email_provider: str = Field(default=DEFAULT_EMAIL_PROVIDER, alias="provider")
+    """The email provider behind the domain; ``provider`` in inputs and state (the API's field name)."""
 
 
 class EmailDomainState(EmailDomainArgs):
@@ -85,7 +86,7 @@ class EmailDomainState(EmailDomainArgs):
         """State of the resource from the platform's view of the domain (state is filled here only)."""
         return cls(
             domain=domain.domain,
-            provider=domain.provider,
+            email_provider=domain.provider,
             status=domain.status.value,
             raw_status=domain.raw_status,
             region=domain.region,
@@ -94,7 +95,7 @@ class EmailDomainState(EmailDomainArgs):
 
     def outputs(self) -> dict[str, Any]:
         """The outputs as the engine stores them."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def _normalize_provider_name(value: Any) -> str:
@@ -108,7 +109,7 @@ def _normalize_provider_name(value: Any) -> str:
     return text
 
 
-def register_or_adopt_domain(client: EmailDomainsClient, name: str, provider: str) -> Domain:
+def register_or_adopt_domain(client: EmailDomainsClient, name: str, email_provider: str) -> Domain:
     """Register ``name`` for the client's organization, or adopt it if the organization holds it.
 
     * 409 and the domain is in this organization's list: adopt it (also how an existing domain is
@@ -123,7 +124,7 @@ def register_or_adopt_domain(client: EmailDomainsClient, name: str, provider: st
     lost: AnyreachError | None = None
     for _ in range(REGISTER_ATTEMPTS):
         try:
-            return client.register(name, provider)
+            return client.register(name, email_provider)
         except ConflictError as exc:
             existing = find_domain_by_name(client, name)
             if existing is None:
@@ -158,17 +159,23 @@ def register_or_adopt_domain(client: EmailDomainsClient, name: str, provider: st
     raise lost
 
 
-class EmailDomainProvider(pulumi.dynamic.ResourceProvider):
+class EmailDomainProvider(StablyPickled, pulumi.dynamic.ResourceProvider):
     """Dynamic provider of :class:`EmailDomain`.
 
-    Holds no state: it is pickled by reference into every resource's ``__provider`` input.
+    Holds no state: it is pickled as ``provider.entry_points.dynamic_provider("EmailDomain")`` into every
+    resource's ``__provider`` input.
     Credentials come from ``configure()`` (stack config ``anyreach:token``, ``anyreach:organization``,
-    ``anyreach:baseUrl``) or else from ``ANYREACH_TOKEN``, ``ANYREACH_ORGANIZATION``,
-    ``ANYREACH_BASE_URL``; only the methods that call the API need them.
+    ``anyreach:baseUrl``) and the environment (``ANYREACH_TOKEN``, ``ANYREACH_ORGANIZATION``,
+    ``ANYREACH_BASE_URL``), as :mod:`provider.credentials` says; only the methods that call the API need
+    them.
     """
 
+    kind = "EmailDomain"
+
     def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
-        """Remember the stack's ``anyreach:*`` config (module-level, never on this instance)."""
+        """Remember the stack's ``anyreach:*`` config (module-level, never on this instance), and set up
+        the provider host (:mod:`provider.provider_host`)."""
+        provider_host.install()
         remember_configuration(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
@@ -222,18 +229,17 @@ class EmailDomainProvider(pulumi.dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         """Register the domain (or adopt it), then read it."""
         args = EmailDomainArgs.model_validate(props)
-        with open_client("registering", args.domain) as client:
-            registered = register_or_adopt_domain(client, args.domain, args.provider)
+        with connect("registering", args.domain) as client:
+            registered = register_or_adopt_domain(client, args.domain, args.email_provider)
             state = _read_after_write(client, registered)
         return pulumi.dynamic.CreateResult(registered.id, state.outputs())
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         """Re-read the domain (refresh endpoint, read scope); drop it from state when it is gone."""
         label = props.get("domain") or id_
-        try:
-            with open_client("refreshing", label) as client:
-                domain = find_domain_by_id(client, id_)
-        except NotFoundError:
+        with connect("refreshing", label) as client:
+            domain = find_domain_by_id(client, id_)
+        if domain is None:
             pulumi.log.warn(
                 f"refreshing Email Domain ({label}): it no longer exists on the platform (id {id_}); "
                 "removing it from the stack state. The next `pulumi up` registers it again."
@@ -241,22 +247,37 @@ class EmailDomainProvider(pulumi.dynamic.ResourceProvider):
             return pulumi.dynamic.ReadResult("", {})
         return pulumi.dynamic.ReadResult(domain.id, EmailDomainState.from_domain(domain).outputs())
 
-    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
-        """Nothing is updatable in place (``diff`` replaces instead); re-read so state is current."""
-        with open_client("reading", news.get("domain") or id_) as client:
-            domain = find_domain_by_id(client, id_)
-        return pulumi.dynamic.UpdateResult(EmailDomainState.from_domain(domain).outputs())
-
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """Delete the domain on the platform (permanent); one already gone is a warning."""
+        """Delete the domain on the platform (permanent; a verified one with a warning that names it);
+        one already gone is a warning. Never with the token stored with the stack (see
+        :attr:`provider.credentials.Credentials.may_delete`)."""
         label = props.get("domain") or id_
-        try:
-            with open_client("deleting", label) as client:
-                client.delete(id_)
-        except NotFoundError:
+        credentials = current_credentials("deleting", label)
+        if not credentials.may_delete:
+            raise ConfigurationError(
+                f"deleting {ENTITY} ({label}): not deleted. This command did not run the program, so "
+                f"the only API token it has is the copy of {TOKEN_CONFIG_KEY} the engine stored with "
+                "the stack at the last `pulumi up`, which may be a token you have since removed or "
+                "replaced; it is never used to delete. Run `pulumi destroy --run-program` (or "
+                "`pulumi up` after removing the domain from the stack) so the current stack config is "
+                f"used, or export {TOKEN_ENV_VAR}."
+            )
+        with connect("deleting", label, credentials) as client:
+            current = find_domain_by_id(client, id_)
+            if current is not None and current.is_verified:
+                pulumi.log.warn(
+                    f"deleting {ENTITY} ({label}): it is verified; deleting it on the platform is permanent "
+                    f"and every address on {current.domain} stops sending and receiving mail. To keep a "
+                    "domain, set anyreach:protect or anyreach:retainOnDelete for it."
+                )
+            try:
+                if current is not None:
+                    client.delete(id_)
+            except NotFoundError:
+                current = None
+        if current is None:
             pulumi.log.warn(
-                f"deleting Email Domain ({label}): already gone from the platform (id {id_}); "
-                "nothing to delete"
+                f"deleting {ENTITY} ({label}): already gone from the platform (id {id_}); nothing to delete"
             )
 
 
@@ -265,14 +286,12 @@ def _read_after_write(client: EmailDomainsClient, written: Domain) -> EmailDomai
     fails, the domain exists all the same, so keep what register answered rather than orphan it."""
     try:
         current = find_domain_by_id(client, written.id)
-    except NotFoundError:
-        raise
     except AnyreachError as exc:
         pulumi.log.warn(
             f"reading Email Domain ({written.domain}): {exc}; the state holds what registering returned"
         )
         current = written
-    return EmailDomainState.from_domain(current)
+    return EmailDomainState.from_domain(current or written)
 
 
 class EmailDomain(pulumi.dynamic.Resource, module="anyreach", name="EmailDomain"):
@@ -292,7 +311,7 @@ class EmailDomain(pulumi.dynamic.Resource, module="anyreach", name="EmailDomain"
     domain: pulumi.Output[str]
     """The registered domain, lower case (Unicode names in punycode), e.g. ``acme.com``."""
     provider: pulumi.Output[str]
-    """The email provider behind the domain (``resend``)."""
+    """The email provider behind the domain (``resend``); the output keeps the API's field name."""
     status: pulumi.Output[str]
     """Normalized verification status when last read: ``pending``, ``verified`` or ``failed``."""
     raw_status: pulumi.Output[str | None]
@@ -307,17 +326,18 @@ class EmailDomain(pulumi.dynamic.Resource, module="anyreach", name="EmailDomain"
         self,
         resource_name: str,
         domain: pulumi.Input[str],
-        provider: pulumi.Input[str] | None = None,
+        email_provider: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """Register ``domain`` (the bare domain, e.g. ``acme.com``) with the email ``provider``
-        (default ``resend``)."""
+        """Register ``domain`` (the bare domain, e.g. ``acme.com``) with ``email_provider`` (default
+        ``resend``; stored as the input ``provider``, the API's name for it)."""
         props: dict[str, Any] = {
             "domain": domain,
-            "provider": provider,
+            "provider": email_provider,
             "status": None,
             "raw_status": None,
             "region": None,
             "dns_records": None,
         }
+        record_program_run()
         super().__init__(EmailDomainProvider(), resource_name, props, opts)

@@ -1,4 +1,4 @@
-"""Errors raised by the Anyreach Email Domains client.
+"""Errors of the Anyreach Email Domains client and resources: one tree, one message template.
 
 The tree, one line per class::
 
@@ -13,14 +13,18 @@ The tree, one line per class::
     │   ├── RateLimitedError       429: too many requests, even after honouring Retry-After
     │   ├── ServerError            5xx: the API failed
     │   └── UnexpectedResponseError  2xx whose body is not what the API page describes
-    └── TransportError             no HTTP answer: connection refused, timeout, broken connection
+    ├── TransportError             no HTTP answer: connection refused, timeout, broken connection
+    └── DomainVerificationError    a domain did not verify (raised by the resources, never by the client)
 
 Every message follows one template::
 
-    <doing> Email Domain (<domain or id>): HTTP <status>: <server message>[. <what to do>]
+    <doing> Email Domain (<domain>): HTTP <status>: <server message>[. <what to do>]
 
 e.g. ``registering Email Domain (acme.com): HTTP 409: The domain acme.com is already registered. ...``.
 A :class:`TransportError` has no status, so its cause stands in the place of ``HTTP <status>: ...``.
+The client names the domain it was given (a name or an id) and says what to do in API terms; the
+resources re-target its errors to the domain's name and replace the hint with what to do in Pulumi
+terms (:func:`ApiError.retargeted`), so the first line a user reads names the domain and the fix.
 
 Messages are rendered from attributes on every ``str()`` and never contain the API token: the client
 redacts it from anything the server or the network library says before it reaches an error.
@@ -28,14 +32,18 @@ redacts it from anything the server or the network library says before it reache
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from collections.abc import Sequence
+from typing import Any, Self
 
 __all__ = [
+    "ENTITY",
     "AnyreachError",
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "DomainVerificationError",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -46,8 +54,8 @@ __all__ = [
     "error_class_for_status",
 ]
 
-#: The noun every message uses, so the template reads the same everywhere.
-THING = "Email Domain"
+ENTITY = "Email Domain"
+"""The noun every message uses, so the template reads the same everywhere."""
 
 
 def _join(*parts: str | None) -> str:
@@ -89,7 +97,25 @@ class ConfigurationError(AnyreachError):
     """
 
 
-class ApiError(AnyreachError):
+class _TargetedError(AnyreachError):
+    """An error about one domain (``target``) with a ``hint`` of what to do."""
+
+    target: str
+    hint: str | None
+
+    def retargeted(self, target: str | None = None, hint: str | None = None) -> Self:
+        """A copy that names ``target`` (a domain name rather than its id) and, if given, says ``hint``
+        instead of the client's own advice; every other attribute is kept."""
+        clone = copy.copy(self)
+        if target:
+            clone.target = target
+        if hint:
+            clone.hint = hint
+        Exception.__init__(clone, str(clone))
+        return clone
+
+
+class ApiError(_TargetedError):
     """The API answered with an error status.
 
     Attributes:
@@ -133,7 +159,7 @@ class ApiError(AnyreachError):
     def __str__(self) -> str:
         tried = f"Gave up after {self.attempts} attempts" if self.attempts > 1 else None
         cause = _join(self.server_message or "(no message)", tried, self.hint)
-        return f"{self.operation} {THING} ({self.target}): HTTP {self.status_code}: {cause}"
+        return f"{self.operation} {ENTITY} ({self.target}): HTTP {self.status_code}: {cause}"
 
 
 class AuthenticationError(ApiError):
@@ -214,7 +240,7 @@ class UnexpectedResponseError(ApiError):
     """A success status whose body is not JSON or not the shape the API page describes."""
 
 
-class TransportError(AnyreachError):
+class TransportError(_TargetedError):
     """No HTTP answer arrived: connection refused, DNS failure, timeout or a broken connection.
 
     Attributes:
@@ -255,7 +281,31 @@ class TransportError(AnyreachError):
 
     def __str__(self) -> str:
         tried = f"Gave up after {self.attempts} attempts" if self.attempts > 1 else None
-        return f"{self.operation} {THING} ({self.target}): {_join(self.cause, tried, self.hint)}"
+        return f"{self.operation} {ENTITY} ({self.target}): {_join(self.cause, tried, self.hint)}"
+
+
+class DomainVerificationError(AnyreachError):
+    """An Email Domain did not verify: timed out, failed every attempt, or cannot verify as planned.
+
+    The message follows ``waiting for Email Domain (<domain>) verification: <cause>`` and lists each
+    record that is not verified, with the command to check it and what to do.
+
+    Attributes:
+        domain: the domain name.
+        domain_id: the platform's id of the domain.
+        cause: what went wrong, with the records and what to do.
+        records: the records the message is about (not verified yet, or not planned), as the API gave them.
+    """
+
+    def __init__(self, domain: str, domain_id: str, cause: str, records: Sequence[Any] = ()) -> None:
+        self.domain = domain
+        self.domain_id = domain_id
+        self.cause = cause
+        self.records = list(records)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"waiting for {ENTITY} ({self.domain}) verification: {self.cause}"
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

@@ -1,11 +1,14 @@
-"""Shared fixtures: one sandbox server for the whole session, reset before each test that uses it."""
+"""Shared fixtures, in one place: the session's sandbox (reset before each test that uses it), fast
+provider clients, configured providers and captured logs. Plain helpers live in ``tests/support.py``."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pulumi
 import pytest
 
 # `pytest` run without `python -m` does not put the project root on sys.path.
@@ -13,16 +16,25 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from provider import connection  # noqa: E402
+from sandbox import SandboxConfig  # noqa: E402
 from sandbox.testing import SandboxServer  # noqa: E402
-
-FAST_SETTINGS = {"propagation_delay": 0.2, "verify_window": 3.0, "auto_publish": False}
-"""Timings that keep real-time verification tests short."""
+from tests.support import (  # noqa: E402
+    FAST_CLIENT,
+    FAST_SETTINGS,
+    SANDBOX_CREDENTIALS,
+    CapturedLogs,
+    RecordingBudget,
+    configure_request,
+    stack_config,
+)
 
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    """The sandbox API on 127.0.0.1 and a free port, for the whole session."""
-    with SandboxServer() as server:
+    """The sandbox API on 127.0.0.1 and a free port, with its DNS server (``.dns_port``) and the
+    credentials of ``tests.support``, for the whole session."""
+    with SandboxServer(SandboxConfig(dns_port=0, credentials=SANDBOX_CREDENTIALS, seed=1234)) as server:
         yield server
 
 
@@ -32,3 +44,44 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     sandbox_server.reset()
     sandbox_server.set_settings(**FAST_SETTINGS)
     return sandbox_server
+
+
+@pytest.fixture
+def budget() -> RecordingBudget:
+    """The request budget every client of the test shares."""
+    return RecordingBudget()
+
+
+@pytest.fixture
+def fast_clients(monkeypatch: pytest.MonkeyPatch, budget: RecordingBudget) -> Iterator[None]:
+    """Short client deadlines and backoffs, the test's budget, and no ANYREACH_* from the environment."""
+    for name in ("ANYREACH_TOKEN", "ANYREACH_ORGANIZATION", "ANYREACH_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(connection, "CLIENT_OPTIONS", {"budget": budget, **FAST_CLIENT})
+    yield
+    connection.forget_configuration()
+
+
+@pytest.fixture
+def configured(fast_clients: None, sandbox: SandboxServer) -> SandboxServer:
+    """Providers configured with our organization's stack config, as the provider host does it."""
+    from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
+
+    request = configure_request(stack_config(sandbox))
+    for provider_class in (EmailDomainProvider, DomainVerificationProvider, DomainVerificationGroupProvider):
+        provider_class().configure(request)
+    return sandbox
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> CapturedLogs:
+    """Capture pulumi.log calls and Python log records."""
+    captured = CapturedLogs(caplog)
+    for level in ("debug", "info", "warn", "error"):
+        monkeypatch.setattr(
+            pulumi.log,
+            level,
+            lambda msg, *args, _level=level, **kwargs: captured.entries.append((_level, str(msg))),
+        )
+    caplog.set_level(logging.DEBUG)
+    return captured

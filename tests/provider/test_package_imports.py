@@ -30,7 +30,7 @@ def test_the_domain_rules_and_the_sandbox_do_not_import_the_pulumi_sdk() -> None
         ("EmailDomainProvider", "provider.email_domain"),
         ("DomainVerification", "provider.domain_verification"),
         ("DomainVerificationProvider", "provider.domain_verification"),
-        ("DomainVerificationError", "provider._lifecycle"),
+        ("DomainVerificationError", "provider.errors"),
     ],
 )
 def test_the_pulumi_resources_are_exported_from_the_package_at_their_stable_paths(

@@ -9,7 +9,7 @@ from pulumi.output import Unknown
 
 from provider import ConflictError, EmailDomainProvider
 from sandbox.testing import SandboxServer
-from tests.providers.conftest import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, CapturedLogs
+from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, CapturedLogs
 
 PROVIDER_BLOB = "serialized-provider-A"
 RECORD_KEYS = {"record", "type", "name", "value", "priority", "status"}
@@ -166,7 +166,7 @@ def test_preview_right_after_up_shows_no_changes(configured: SandboxServer) -> N
 def test_read_shows_status_and_record_changes(configured: SandboxServer) -> None:
     domain_id, outs = create()
     assert outs["status"] == "pending"
-    configured.set_settings(propagation_delay=0)
+    configured.set_settings(propagation_delay=0, check_delay=0)
     configured.publish("acme.com")
     with configured.client(OUR_TOKEN, OUR_ORG) as http:
         http.post(f"/core/email-domains/{domain_id}/verify").raise_for_status()
@@ -192,24 +192,16 @@ def test_read_of_a_deleted_domain_drops_it_with_a_warning(
 
 
 def test_read_needs_only_read_scope(configured: SandboxServer, fast_clients: None) -> None:
-    from provider import _lifecycle
-    from tests.providers.conftest import READ_ONLY_TOKEN, configure_request, stack_config
+    from provider import connection
+    from tests.support import READ_ONLY_TOKEN, configure_request, stack_config
 
     domain_id, outs = create()
     EmailDomainProvider().configure(configure_request(stack_config(configured, READ_ONLY_TOKEN)))
     try:
         result = EmailDomainProvider().read(domain_id, outs)
     finally:
-        _lifecycle.forget_configuration()
+        connection.forget_configuration()
     assert result.id == domain_id
-
-
-def test_update_rereads_without_changing_anything(configured: SandboxServer) -> None:
-    domain_id, outs = create()
-    result = EmailDomainProvider().update(domain_id, outs, inputs())
-    assert result.outs is not None
-    assert result.outs["domain"] == "acme.com"
-    assert [held["id"] for held in configured.domains()] == [domain_id]
 
 
 def test_delete_deletes_on_the_platform(configured: SandboxServer) -> None:

@@ -11,7 +11,7 @@ from pulumi.output import Unknown
 
 from provider import DomainVerificationError, DomainVerificationProvider, EmailDomainProvider
 from sandbox.testing import SandboxServer
-from tests.providers.conftest import OUR_ORG, OUR_TOKEN, CapturedLogs
+from tests.support import OUR_ORG, OUR_TOKEN, CapturedLogs, wait_for
 
 PROVIDER_BLOB = "serialized-verification-provider"
 # What the component plans to publish: every record the sandbox (like Resend + the platform) asks for.
@@ -60,16 +60,6 @@ def admin_view(sandbox: SandboxServer, domain: str = "acme.com") -> dict[str, An
     return view
 
 
-def wait_for(condition: Callable[[], bool], what: str, attempts: int = 400) -> None:
-    """Poll a sandbox condition a bounded number of times (no wall-time assertion)."""
-    event = threading.Event()
-    for _ in range(attempts):
-        if condition():
-            return
-        event.wait(0.01)
-    raise AssertionError(f"never happened: {what}")
-
-
 def run_in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
     """Run ``target`` in a thread; the dict receives ``result`` or ``error``."""
     outcome: dict[str, Any] = {}
@@ -87,12 +77,12 @@ def run_in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str
 
 def make_verified(sandbox: SandboxServer, domain_id: str) -> None:
     """Publish every record and verify through the API, so the domain is verified at once."""
-    sandbox.set_settings(propagation_delay=0)
+    sandbox.set_settings(propagation_delay=0, check_delay=0)
     sandbox.publish("acme.com")
     with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
         http.post(f"/core/email-domains/{domain_id}/verify").raise_for_status()
     assert admin_view(sandbox)["status"] == "verified"
-    sandbox.set_settings(propagation_delay=0.2)
+    sandbox.set_settings(propagation_delay=0.2, check_delay=0.2)
 
 
 # -- create / update -----------------------------------------------------------------------------

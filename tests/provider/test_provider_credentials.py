@@ -15,12 +15,13 @@ from provider import (
     AnyreachError,
     AuthenticationError,
     ConfigurationError,
+    DomainVerificationGroupProvider,
     DomainVerificationProvider,
     EmailDomainProvider,
-    _lifecycle,
+    connection,
 )
 from sandbox.testing import SandboxServer
-from tests.providers.conftest import (
+from tests.support import (
     OTHER_ORG,
     OTHER_TOKEN,
     OUR_ORG,
@@ -30,7 +31,7 @@ from tests.providers.conftest import (
     stack_config,
 )
 
-PROVIDERS = [EmailDomainProvider, DomainVerificationProvider]
+PROVIDERS = [EmailDomainProvider, DomainVerificationProvider, DomainVerificationGroupProvider]
 
 
 def sdk_serialized(provider: Any) -> str:
@@ -101,9 +102,10 @@ def test_serialized_provider_holds_no_token_and_no_state(
     pickled = base64.b64decode(serialized)
     assert OUR_TOKEN.encode() not in pickled
     assert OUR_TOKEN not in serialized
-    # Pickled by reference to its importable module: the class path is in the bytes, and the
-    # same configuration gives the same blob (no diff of `__provider` between runs).
-    assert provider_class.__module__.encode() in pickled
+    # Pickled as a call to the stable entry point, whatever module the class lives in, and the same
+    # configuration gives the same blob (no diff of `__provider` between runs).
+    assert b"provider.entry_points" in pickled and b"dynamic_provider" in pickled
+    assert provider_class.__module__.encode() not in pickled
     assert sdk_serialized(provider_class()) == serialized
     assert type(dill.loads(pickled)) is provider_class  # noqa: S301 - our own bytes
 
@@ -154,7 +156,7 @@ def test_no_token_in_outputs_logs_or_error_messages(configured: SandboxServer, l
 
 def test_a_rejected_token_is_not_echoed(fast_clients: None, sandbox: SandboxServer) -> None:
     wrong = "tok_WRONG_7c0ffee4b1d9"
-    _lifecycle.remember_configuration(stack_config(sandbox, token=wrong))
+    connection.remember_configuration(stack_config(sandbox, token=wrong))
     with pytest.raises(AuthenticationError) as caught:
         EmailDomainProvider().create({"domain": "acme.com", "provider": "resend"})
     message = str(caught.value)

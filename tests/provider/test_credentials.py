@@ -8,7 +8,7 @@ import pickle
 import httpx
 import pytest
 
-from provider.config import Credentials, resolve_credentials
+from provider.credentials import Credentials, CredentialSource, resolve_credentials
 from provider.errors import ConfigurationError
 from provider.ratelimit import RequestBudget
 
@@ -31,7 +31,11 @@ def test_stack_config_is_read() -> None:
     assert (credentials.token, credentials.organization, credentials.base_url) == (
         TOKEN,
         "org_cfg",
-        "https://api.example.com",
+        "https://api.example.com/",
+    )
+    assert credentials.token_source is CredentialSource.STACK_CONFIG
+    assert credentials.client(transport=httpx.MockTransport(lambda r: httpx.Response(200))).base_url == (
+        "https://api.example.com"
     )
 
 
@@ -71,14 +75,34 @@ def test_missing_organization_alone_is_named() -> None:
     assert TOKEN not in str(caught.value)
 
 
-def test_an_unusable_base_url_is_refused_up_front() -> None:
+def test_an_unusable_base_url_is_refused_before_any_request() -> None:
     config = {
         "anyreach:token": TOKEN,
         "anyreach:organization": "o",
         "anyreach:baseUrl": "http://api.anyreach.ai",
     }
+    credentials = resolve_credentials(config, environ={})
     with pytest.raises(ConfigurationError, match="clear text"):
-        resolve_credentials(config, environ={})
+        credentials.client(transport=httpx.MockTransport(lambda request: pytest.fail("a request was sent")))
+
+
+def test_when_the_program_ran_the_stack_config_wins_and_otherwise_the_environment_does() -> None:
+    config = {"anyreach:token": TOKEN, "anyreach:organization": "org_cfg"}
+    environ = {"ANYREACH_TOKEN": "tok_from_environment_0123"}
+    current = resolve_credentials(config, environ=environ)
+    assert (current.token, current.token_source) == (TOKEN, CredentialSource.STACK_CONFIG)
+    assert current.may_delete
+    stored = resolve_credentials(config, config_is_current=False, environ=environ)
+    assert (stored.token, stored.token_source) == ("tok_from_environment_0123", CredentialSource.ENVIRONMENT)
+    assert (stored.organization, stored.organization_source) == ("org_cfg", CredentialSource.STORED_COPY)
+    assert stored.may_delete
+
+
+def test_the_copy_stored_with_the_stack_may_read_but_never_delete() -> None:
+    config = {"anyreach:token": TOKEN, "anyreach:organization": "org_cfg"}
+    stored = resolve_credentials(config, config_is_current=False, environ={})
+    assert (stored.token, stored.token_source) == (TOKEN, CredentialSource.STORED_COPY)
+    assert not stored.may_delete
 
 
 def test_token_stays_out_of_repr_and_pickles() -> None:

@@ -7,26 +7,15 @@ every create, whether it succeeded or not (state is simulated as the ids that cr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from provider import AnyreachError, DomainVerificationProvider, EmailDomainProvider, _lifecycle
+from provider import AnyreachError, DomainVerificationProvider, EmailDomainProvider, connection
 from sandbox.testing import SandboxServer
-from tests.providers.conftest import CountingBudget
+from tests.support import RecordingBudget, wait_for
 
 DOMAINS = [f"shop{index}.example" for index in range(6)]
-
-
-def wait_for(condition: Callable[[], bool], what: str, attempts: int = 500) -> None:
-    """Poll a condition a bounded number of times (no wall-time assertion)."""
-    event = threading.Event()
-    for _ in range(attempts):
-        if condition():
-            return
-        event.wait(0.01)
-    raise AssertionError(f"never happened: {what}")
 
 
 def status_count(sandbox: SandboxServer, prefix: str) -> int:
@@ -90,7 +79,7 @@ def test_every_domain_is_in_state_exactly_once_under_faults(
 
 def test_verification_polls_ride_out_transient_errors(configured: SandboxServer, monkeypatch: Any) -> None:
     # One attempt per request: every injected 5xx reaches the waiter, which must poll again.
-    monkeypatch.setitem(_lifecycle.CLIENT_OPTIONS, "retry_deadline", 0.0)
+    monkeypatch.setitem(connection.CLIENT_OPTIONS, "retry_deadline", 0.0)
     provider = EmailDomainProvider()
     domain_id = provider.create(provider.check({}, {"domain": "acme.com", "__provider": "x"}).inputs).id
     outcome: dict[str, Any] = {}
@@ -120,7 +109,7 @@ def test_verification_polls_ride_out_transient_errors(configured: SandboxServer,
 
 
 def test_timeout_message_names_the_last_poll_failure(configured: SandboxServer, monkeypatch: Any) -> None:
-    monkeypatch.setitem(_lifecycle.CLIENT_OPTIONS, "retry_deadline", 0.0)
+    monkeypatch.setitem(connection.CLIENT_OPTIONS, "retry_deadline", 0.0)
     provider = EmailDomainProvider()
     domain_id = provider.create(provider.check({}, {"domain": "acme.com", "__provider": "x"}).inputs).id
     inputs = {
@@ -148,7 +137,7 @@ def test_timeout_message_names_the_last_poll_failure(configured: SandboxServer, 
 
 
 def test_parallel_verifications_share_the_budget_and_leave_room_for_other_calls(
-    configured: SandboxServer, budget: CountingBudget
+    configured: SandboxServer, budget: RecordingBudget
 ) -> None:
     configured.set_faults(error_rate=0.1)
     email_domains = EmailDomainProvider()

@@ -1,0 +1,27 @@
+"""Finders: read one Email Domain, turning "not found" into ``None`` instead of an error.
+
+A domain that is gone is an outcome the resources handle (a warning and a removal from state, or an
+adoption), not a failure, so the finders return ``None`` for it and raise only for real failures.
+"""
+
+from __future__ import annotations
+
+from provider.client import EmailDomainsClient
+from provider.errors import NotFoundError
+from provider.models import Domain
+
+__all__ = ["find_domain_by_id", "find_domain_by_name"]
+
+
+def find_domain_by_id(client: EmailDomainsClient, domain_id: str) -> Domain | None:
+    """The domain with id ``domain_id``, re-read through the refresh endpoint (a passive re-read that
+    needs only read scope), or ``None`` when it is gone (or was never this organization's)."""
+    try:
+        return client.refresh(domain_id)
+    except NotFoundError:
+        return None
+
+
+def find_domain_by_name(client: EmailDomainsClient, name: str) -> Domain | None:
+    """This organization's domain called ``name``, or ``None`` (another organization may hold it)."""
+    return client.find_by_domain(name)

@@ -1,0 +1,114 @@
+"""Did the Pulumi program run in this deployment? The answer says whether ``configure()`` got the current
+stack config or the copy the engine stored with the stack.
+
+The engine hands the dynamic providers the stack config in ``configure()``. When it runs the program
+(``pulumi up``, ``preview``, ``refresh --run-program``, ``destroy --run-program``) that is this run's
+config; when it does not (``pulumi refresh`` or ``pulumi destroy`` alone), it is the copy kept in the
+state from the last run of the program, which may hold a token the user has since rotated or removed. The
+two look the same to the provider, so the program leaves a marker: every resource of this package calls
+:func:`record_program_run` when the program constructs it, which creates an empty file named after the
+``pulumi`` process that runs the deployment (its pid and start time, so a reused pid never matches), in a
+directory only this user can write. The provider host, a child of that same process, asks
+:func:`program_ran`.
+
+Only Linux exposes the process tree this needs (``/proc``); elsewhere, and outside a ``pulumi`` process
+(tests, an inline Automation API program), :func:`program_ran` answers ``None`` (unknown) and callers treat
+the config as current, which is what every earlier release did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+__all__ = ["ENGINE_COMMAND", "engine_process", "program_ran", "record_program_run"]
+
+ENGINE_COMMAND = "pulumi"
+"""The command name (``/proc/<pid>/comm``) of the process that runs a deployment."""
+
+_PROC = Path("/proc")
+
+
+def _stat_fields(pid: int) -> tuple[str, list[str]] | None:
+    """The command name and the fields after it of ``/proc/<pid>/stat``, or None."""
+    try:
+        text = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may itself hold spaces or parentheses.
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    return name, text[text.rindex(")") + 2 :].split()
+
+
+def engine_process(start: int | None = None) -> tuple[int, str] | None:
+    """``(pid, start time)`` of the nearest ancestor named ``pulumi`` of process ``start`` (default: this
+    process), or None when there is none or the system has no ``/proc``."""
+    pid = os.getpid() if start is None else start
+    for _ in range(64):  # a process tree is never this deep; the bound guards against a cycle
+        fields = _stat_fields(pid)
+        if fields is None:
+            return None
+        name, rest = fields
+        if name == ENGINE_COMMAND and pid != os.getpid():
+            return pid, rest[19]  # field 22 of stat: the start time, in clock ticks after boot
+        parent = int(rest[1])
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
+
+
+def _marker_directory() -> Path | None:
+    """This user's private marker directory, created if needed; None if it is not safe to use."""
+    directory = Path(tempfile.gettempdir()) / f"anyreach-pulumi-runs-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    try:
+        info = directory.lstat()
+    except OSError:
+        return None
+    # Another user's directory (or a link planted there) must not vouch for our runs.
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None
+    return directory
+
+
+def _marker(engine: tuple[int, str]) -> Path | None:
+    directory = _marker_directory()
+    return None if directory is None else directory / f"{engine[0]}-{engine[1]}"
+
+
+def record_program_run() -> None:
+    """Note that the program runs in the current deployment (called where the program constructs a
+    resource). Does nothing outside a ``pulumi`` process or without ``/proc``; never raises."""
+    engine = engine_process()
+    if engine is None:
+        return
+    marker = _marker(engine)
+    if marker is None:
+        return
+    with contextlib.suppress(OSError):
+        marker.touch(mode=0o600)
+        _forget_finished_runs(marker.parent)
+
+
+def program_ran() -> bool | None:
+    """Whether the program ran in the deployment this process serves; None when it cannot be told."""
+    engine = engine_process()
+    if engine is None:
+        return None
+    marker = _marker(engine)
+    return None if marker is None else marker.exists()
+
+
+def _forget_finished_runs(directory: Path) -> None:
+    """Remove the markers of deployments whose ``pulumi`` process is gone."""
+    for marker in directory.iterdir():
+        pid, _, started = marker.name.partition("-")
+        fields = _stat_fields(int(pid)) if pid.isdigit() else None
+        if fields is None or fields[0] != ENGINE_COMMAND or fields[1][19] != started:
+            with contextlib.suppress(OSError):
+                marker.unlink()

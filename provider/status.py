@@ -1,0 +1,47 @@
+"""Status steps of an Email Domain: one call each, returning "not this time" instead of failing.
+
+The waiter calls these on every poll. A transient failure (the API or the network, after the client's
+own retries) says nothing about the domain, so it comes back as ``(None, error)`` and the waiter tries
+again later; failures about the domain itself (gone, no permission) are raised.
+"""
+
+from __future__ import annotations
+
+from provider.client import EmailDomainsClient
+from provider.errors import (
+    AnyreachError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from provider.models import Domain
+
+__all__ = ["TRANSIENT_ERRORS", "StatusStep", "initiate_verification", "status_domain"]
+
+TRANSIENT_ERRORS: tuple[type[AnyreachError], ...] = (
+    TransportError,
+    ServerError,
+    RateLimitedError,
+    UnexpectedResponseError,
+)
+"""Failures that say nothing about the domain itself: a poll that hits one tries again later."""
+
+StatusStep = tuple[Domain | None, AnyreachError | None]
+"""The re-read domain, or ``(None, the transient error)``."""
+
+
+def status_domain(client: EmailDomainsClient, domain_id: str) -> StatusStep:
+    """Re-read the domain passively (refresh: never re-initiates verification)."""
+    try:
+        return client.refresh(domain_id), None
+    except TRANSIENT_ERRORS as exc:
+        return None, exc
+
+
+def initiate_verification(client: EmailDomainsClient, domain_id: str) -> StatusStep:
+    """Re-initiate the provider's DNS check (verify); a transient failure is not an attempt."""
+    try:
+        return client.verify(domain_id), None
+    except TRANSIENT_ERRORS as exc:
+        return None, exc

@@ -1,0 +1,467 @@
+"""Waiting for Email Domains to verify: one process-wide poller for every pending verification.
+
+Every domain a verification resource waits for becomes a job of :class:`VerificationPoller`, the one
+poller of the process (:func:`shared_poller`). Each job goes through the same steps::
+
+    read       re-read the domain once (refresh): a verified domain is done at once (verify would mark it
+               pending again), and records the stack does not publish fail at once
+    dns        check every published record in DNS (provider.dns_check) until every authoritative
+               nameserver serves it; costs no API request; every 2 s, backing off to 30 s
+    verify     initiate verification (one request)
+    poll       re-read the status until it is verified, after the job's own backoff (from
+               ``poll_interval_seconds``, 1.5 times longer each time, at most 10 s) but never sooner than
+               the request budget divided among the jobs that poll; ``failed`` ends the attempt: back to
+               ``dns``, then ``verify`` again, up to ``max_verify_attempts`` attempts in all
+
+A job ends as soon as a poll sees ``verified``, or with an error at its own deadline. Jobs run on two
+small thread pools (API calls wait for their budget slot; DNS checks must not wait behind them), so one
+resource can wait for many domains while holding a single thread of the provider host and a single slot
+of the engine (docs/design.md, "Verifying many domains at once").
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+
+from provider.client import EmailDomainsClient
+from provider.dns_check import DnsChecker, DnsCheckResult, DnsCheckSettings, ExpectedRecord
+from provider.dns_records import RecordKey, compare_records, describe_record, record_full_name
+from provider.errors import AnyreachError, DomainVerificationError
+from provider.models import DnsRecord, Domain, DomainStatus
+from provider.status import initiate_verification, status_domain
+
+__all__ = [
+    "DEFAULT_MAX_POLL_INTERVAL_SECONDS",
+    "DEFAULT_MAX_VERIFY_ATTEMPTS",
+    "DEFAULT_POLL_INTERVAL_SECONDS",
+    "DEFAULT_VERIFICATION_TIMEOUT_SECONDS",
+    "DNS_POLL_INTERVAL_SECONDS",
+    "MAX_DNS_POLL_INTERVAL_SECONDS",
+    "VerificationPoller",
+    "VerificationRequest",
+    "VerificationSettings",
+    "shared_poller",
+    "unplanned_records_error",
+]
+
+DEFAULT_VERIFICATION_TIMEOUT_SECONDS = 1200.0
+"""How long a verification waits for one domain (20 min); ``pulumi up`` again resumes waiting."""
+DEFAULT_POLL_INTERVAL_SECONDS = 2.0
+"""First pause between initiating verification and reading its status."""
+DEFAULT_MAX_POLL_INTERVAL_SECONDS = 10.0
+"""Longest pause between two status reads of one domain (while the budget allows it)."""
+DEFAULT_MAX_VERIFY_ATTEMPTS = 3
+"""How many times verification is initiated (the first time, then after each ``failed``)."""
+DNS_POLL_INTERVAL_SECONDS = 2.0
+"""First pause between two DNS checks of a domain's records."""
+MAX_DNS_POLL_INTERVAL_SECONDS = 30.0
+"""Longest pause between two DNS checks (DNS can take hours; authoritative servers deserve restraint)."""
+PROGRESS_LOG_INTERVAL_SECONDS = 60.0
+"""How often an unchanged "still waiting for DNS" line is repeated in the log."""
+_BACKOFF_FACTOR = 1.5
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """How one domain is waited for."""
+
+    timeout_seconds: float = DEFAULT_VERIFICATION_TIMEOUT_SECONDS
+    """Give up after this many seconds."""
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
+    """First pause between status reads; each later pause is 1.5 times longer."""
+    max_verify_attempts: int = DEFAULT_MAX_VERIFY_ATTEMPTS
+    """How many times verification may be initiated (the first time plus re-tries after ``failed``)."""
+    max_poll_interval_seconds: float = DEFAULT_MAX_POLL_INTERVAL_SECONDS
+    """Upper bound of the pause between status reads."""
+    dns_poll_interval_seconds: float = DNS_POLL_INTERVAL_SECONDS
+    """First pause between DNS checks."""
+    max_dns_poll_interval_seconds: float = MAX_DNS_POLL_INTERVAL_SECONDS
+    """Upper bound of the pause between DNS checks."""
+
+    def __post_init__(self) -> None:
+        numbers = (
+            self.timeout_seconds,
+            self.poll_interval_seconds,
+            self.max_poll_interval_seconds,
+            self.dns_poll_interval_seconds,
+            self.max_dns_poll_interval_seconds,
+        )
+        if not all(math.isfinite(n) and n > 0 for n in numbers) or self.max_verify_attempts < 1:
+            raise ValueError("verification timeout and intervals must be positive, attempts at least 1")
+
+    @property
+    def longest_pause(self) -> float:
+        """The cap of the status backoff: the configured maximum, never below the first interval."""
+        return max(self.poll_interval_seconds, self.max_poll_interval_seconds)
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """One domain to wait for."""
+
+    domain_id: str
+    """The platform's id of the domain."""
+    domain: str
+    """Its name, for messages."""
+    records: tuple[ExpectedRecord, ...] = ()
+    """The records the stack publishes for it (full names, values as DNS serves them), checked in DNS
+    before verification is initiated; empty: no DNS check."""
+    planned: tuple[RecordKey, ...] | None = None
+    """The ``(type, name)`` of every record the stack publishes: a record the platform asks for that is
+    not among them fails at once. None: the keys of ``records`` if there are any, else no such check."""
+    settings: VerificationSettings = field(default_factory=VerificationSettings)
+    """How to wait."""
+    dns_check: DnsCheckSettings = field(default_factory=DnsCheckSettings)
+    """How to check DNS."""
+
+
+class _Step(Enum):
+    READ = "read"
+    DNS = "dns"
+    VERIFY = "verify"
+    POLL = "poll"
+
+
+@dataclass
+class _Job:
+    """The progress of one request."""
+
+    request: VerificationRequest
+    client: EmailDomainsClient
+    retarget: Callable[[AnyreachError], AnyreachError]
+    log: Callable[[str], None]
+    future: Future[Domain]
+    deadline: float
+    step: _Step = _Step.READ
+    domain: Domain | None = None
+    attempts: int = 0
+    pause: float = 0.0
+    dns_pause: float = 0.0
+    last_error: AnyreachError | None = None
+    last_dns: DnsCheckResult | None = None
+    logged_dns: str = ""
+    logged_at: float = -math.inf
+
+
+class VerificationPoller:
+    """The schedule of every pending verification of the process, and the threads that run it.
+
+    Args:
+        rate_per_second: the request budget's rate (how many status reads per second all jobs share).
+        clock: monotonic clock in seconds.
+        api_workers: threads for API calls (each waits for its budget slot).
+        dns_workers: threads for DNS checks.
+    """
+
+    def __init__(
+        self,
+        rate_per_second: Callable[[], float],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        api_workers: int = 4,
+        dns_workers: int = 4,
+    ) -> None:
+        self._rate = rate_per_second
+        self._clock = clock
+        self._lock = threading.Condition()
+        self._queue: list[tuple[float, int, _Job]] = []
+        self._sequence = itertools.count()
+        self._polling = 0
+        self._api = ThreadPoolExecutor(api_workers, thread_name_prefix="anyreach-verify-api")
+        self._dns = ThreadPoolExecutor(dns_workers, thread_name_prefix="anyreach-verify-dns")
+        self._scheduler = threading.Thread(
+            target=self._schedule, name="anyreach-verify-schedule", daemon=True
+        )
+        self._scheduler.start()
+
+    def submit(
+        self,
+        request: VerificationRequest,
+        client: EmailDomainsClient,
+        *,
+        retarget: Callable[[AnyreachError], AnyreachError] = lambda error: error,
+        log: Callable[[str], None] = logger.info,
+    ) -> Future[Domain]:
+        """Start waiting for ``request``; the future ends with the verified domain or the error.
+
+        ``client`` is used for every call of the job (the caller closes it once the future is done);
+        ``retarget`` turns the client's errors into the caller's; ``log`` reports progress.
+        """
+        future: Future[Domain] = Future()
+        job = _Job(
+            request,
+            client,
+            retarget,
+            log,
+            future,
+            deadline=self._clock() + request.settings.timeout_seconds,
+            pause=request.settings.poll_interval_seconds,
+            dns_pause=request.settings.dns_poll_interval_seconds,
+        )
+        self._enqueue(job, 0.0)
+        return future
+
+    @property
+    def polling(self) -> int:
+        """How many jobs are between initiating verification and seeing its outcome."""
+        with self._lock:
+            return self._polling
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _enqueue(self, job: _Job, delay: float) -> None:
+        with self._lock:
+            heapq.heappush(self._queue, (self._clock() + delay, next(self._sequence), job))
+            self._lock.notify()
+
+    def _schedule(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue or self._queue[0][0] > self._clock():
+                    timeout = self._queue[0][0] - self._clock() if self._queue else None
+                    self._lock.wait(timeout)
+                _, _, job = heapq.heappop(self._queue)
+            pool = self._dns if job.step is _Step.DNS else self._api
+            pool.submit(self._run, job)
+
+    def _next_poll_delay(self, job: _Job) -> float:
+        """The job's own backoff, but never sooner than its share of the budget."""
+        with self._lock:
+            polling = max(1, self._polling)
+        return max(job.pause, polling / self._rate())
+
+    def _set_step(self, job: _Job, step: _Step) -> None:
+        with self._lock:
+            self._polling += (step is _Step.POLL) - (job.step is _Step.POLL)
+            job.step = step
+
+    # -- one step of a job -----------------------------------------------------------------------
+
+    def _run(self, job: _Job) -> None:
+        try:
+            delay = self._advance(job)
+        except AnyreachError as error:
+            self._finish(job, error=job.retarget(error))
+            return
+        except Exception as error:  # a bug: end the job rather than leave its waiter hanging
+            logger.exception("verifying Email Domain (%s): unexpected error", job.request.domain)
+            self._finish(job, error=error)
+            return
+        if delay is not None:
+            self._enqueue(job, delay)
+
+    def _advance(self, job: _Job) -> float | None:
+        """Run the job's current step; return when to run the next one, or None when the job ended."""
+        request = job.request
+        if job.step is _Step.READ:
+            domain, job.last_error = status_domain(job.client, request.domain_id)
+            if domain is None:
+                return self._retry_later(job)
+            job.domain = domain
+            if domain.is_verified:
+                return self._end(job, domain=domain)
+            unplanned = _unplanned(domain, request)
+            if unplanned:
+                return self._end(job, error=unplanned_records_error(domain, unplanned))
+            self._set_step(job, _Step.DNS)
+            return 0.0
+        if job.step is _Step.DNS:
+            return self._check_dns(job)
+        if job.step is _Step.VERIFY:
+            if self._clock() >= job.deadline:
+                return self._end(job, error=self._timeout_error(job))
+            if job.attempts >= request.settings.max_verify_attempts:
+                return self._end(job, error=self._attempts_error(job))
+            domain, job.last_error = initiate_verification(job.client, request.domain_id)
+            if domain is None:
+                return self._retry_later(job)
+            job.domain, job.attempts = domain, job.attempts + 1
+            if domain.is_verified:
+                return self._end(job, domain=domain)
+            job.pause = request.settings.poll_interval_seconds
+            self._set_step(job, _Step.POLL)
+            return self._next_poll_delay(job)
+        domain, job.last_error = status_domain(job.client, request.domain_id)
+        if domain is None:
+            return self._retry_later(job)
+        job.domain = domain
+        if domain.is_verified:
+            return self._end(job, domain=domain)
+        if domain.status is DomainStatus.FAILED:
+            # The attempt is over: check DNS again before initiating another one.
+            job.dns_pause = request.settings.dns_poll_interval_seconds
+            self._set_step(job, _Step.DNS)
+            return 0.0 if job.attempts < request.settings.max_verify_attempts else self._out_of_attempts(job)
+        if self._clock() >= job.deadline:
+            return self._end(job, error=self._timeout_error(job))
+        job.pause = min(job.pause * _BACKOFF_FACTOR, request.settings.longest_pause)
+        return self._next_poll_delay(job)
+
+    def _check_dns(self, job: _Job) -> float | None:
+        request = job.request
+        result = DnsChecker(request.dns_check).check(request.records)
+        job.last_dns = result
+        if result.all_served:
+            if job.logged_dns:
+                job.log(f"verifying Email Domain ({request.domain}): every record is served in DNS now")
+            self._set_step(job, _Step.VERIFY)
+            return 0.0
+        now = self._clock()
+        if now >= job.deadline:
+            return self._end(job, error=self._dns_timeout_error(job, result))
+        described = result.describe()
+        if described != job.logged_dns or now - job.logged_at >= PROGRESS_LOG_INTERVAL_SECONDS:
+            job.log(
+                f"verifying Email Domain ({request.domain}): waiting for DNS before initiating verification; "
+                f"not served yet:\n{described}"
+            )
+            job.logged_dns, job.logged_at = described, now
+        delay = job.dns_pause
+        job.dns_pause = min(job.dns_pause * _BACKOFF_FACTOR, request.settings.max_dns_poll_interval_seconds)
+        return min(delay, max(0.0, job.deadline - now))
+
+    def _retry_later(self, job: _Job) -> float | None:
+        """A transient failure (after the client's own retries): try the same step again later."""
+        now = self._clock()
+        if now >= job.deadline:
+            return self._end(job, error=self._timeout_error(job))
+        return min(job.pause, max(0.0, job.deadline - now))
+
+    def _end(
+        self, job: _Job, *, domain: Domain | None = None, error: BaseException | None = None
+    ) -> float | None:
+        """End the job; returns None ("no next step"), so a step can ``return self._end(...)``."""
+        self._finish(job, domain=domain, error=error)
+        return None
+
+    def _out_of_attempts(self, job: _Job) -> float | None:
+        return self._end(job, error=self._attempts_error(job))
+
+    def _finish(self, job: _Job, *, domain: Domain | None = None, error: BaseException | None = None) -> None:
+        self._set_step(job, _Step.READ)
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            assert domain is not None
+            job.future.set_result(domain)
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _timeout_error(self, job: _Job) -> DomainVerificationError:
+        settings = job.request.settings
+        if job.domain is None:
+            return DomainVerificationError(
+                job.request.domain,
+                job.request.domain_id,
+                f"could not read the domain within {settings.timeout_seconds:g} s; the last call to the API "
+                f"failed: {job.last_error}. Run `pulumi up` again once the API answers.",
+            )
+        return _not_verified_error(
+            job.domain,
+            f"not verified within {settings.timeout_seconds:g} s (domain status {job.domain.status.value}, "
+            f"{job.attempts} verification attempt(s))",
+            job.last_error,
+        )
+
+    def _attempts_error(self, job: _Job) -> DomainVerificationError:
+        assert job.domain is not None
+        return _not_verified_error(
+            job.domain,
+            f"verification failed {job.attempts} time(s) (domain status {job.domain.status.value})",
+            job.last_error,
+        )
+
+    def _dns_timeout_error(self, job: _Job, result: DnsCheckResult) -> DomainVerificationError:
+        request = job.request
+        pending = result.pending()
+        return DomainVerificationError(
+            request.domain,
+            request.domain_id,
+            f"not verified within {request.settings.timeout_seconds:g} s: {len(pending)} DNS record(s) are "
+            f"not served by every {_servers(request.dns_check)} yet, so verification was not initiated "
+            "(a provider that checks too early remembers the miss):\n"
+            + "\n".join(f"  - {check.describe()}" for check in pending)
+            + f"\n{_WHAT_TO_DO}",
+            [],
+        )
+
+
+def _servers(settings: DnsCheckSettings) -> str:
+    return "configured resolver" if settings.mode.value == "recursive" else "authoritative nameserver"
+
+
+def _unplanned(domain: Domain, request: VerificationRequest) -> list[DnsRecord]:
+    planned = request.planned
+    if planned is None:
+        planned = tuple((record.type, record.name) for record in request.records) or None
+    if planned is None:
+        return []
+    return compare_records(planned, domain.dns_records, domain.domain).unplanned
+
+
+_WHAT_TO_DO = (
+    "Publish each record at your DNS provider exactly as given (type, full name and value; TXT values "
+    "may need quotes at some DNS providers), check that it resolves with the dig command shown (DNS "
+    "changes can take minutes to hours to propagate), then run `pulumi up` again: it verifies again."
+)
+
+
+def _record_line(record: DnsRecord, domain: str) -> str:
+    full_name = record_full_name(record.name, domain)
+    return (
+        f"  - {describe_record(record, domain)} (status {record.status.value}); "
+        f"check with `dig +short {record.type} {full_name}`"
+    )
+
+
+def _not_verified_error(
+    domain: Domain, headline: str, last_error: AnyreachError | None
+) -> DomainVerificationError:
+    records = domain.unverified_records
+    if records:
+        listing = f"{len(records)} DNS record(s) not verified yet:\n" + "\n".join(
+            _record_line(record, domain.domain) for record in records
+        )
+    else:
+        listing = "the platform reports every record verified but not the domain yet; wait and retry."
+    cause = f"{headline}; {listing}\n{_WHAT_TO_DO}"
+    if last_error is not None:
+        cause += f"\nThe last call to the API failed: {last_error}"
+    return DomainVerificationError(domain.domain, domain.id, cause, records)
+
+
+def unplanned_records_error(domain: Domain, records: Sequence[DnsRecord]) -> DomainVerificationError:
+    """The error raised at once when the platform asks for records the stack does not publish."""
+    listing = "\n".join(_record_line(record, domain.domain) for record in records)
+    cause = (
+        f"the platform asks for {len(records)} DNS record(s) this stack does not publish, so "
+        f"verification cannot succeed:\n{listing}\n"
+        "Publish them too (add them to the records the stack manages, or create them at your DNS "
+        "provider exactly as given), then run `pulumi up` again. The platform may have changed the "
+        "shape of its records (e.g. DKIM as CNAME instead of TXT): check the records listed above."
+    )
+    return DomainVerificationError(domain.domain, domain.id, cause, records)
+
+
+_shared: VerificationPoller | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_poller(rate_per_second: Callable[[], float]) -> VerificationPoller:
+    """The process-wide poller, created on first use (``rate_per_second`` reads the request budget)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = VerificationPoller(rate_per_second)
+        return _shared
