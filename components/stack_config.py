@@ -15,10 +15,11 @@ Two shapes, exclusive::
       - domain: agents.acme.com          # no zoneId: manual DNS
         verificationTimeoutSeconds: 3600
 
-Stack-wide ``verificationTimeoutSeconds``, ``pollIntervalSeconds``, ``maxVerifyAttempts`` and
-``recordTtl`` apply to every domain unless an entry sets its own. ``token``, ``organization`` and
-``baseUrl`` are read by the dynamic providers' ``configure()``, never here (so no credential value passes
-through this module).
+Stack-wide ``verificationTimeoutSeconds``, ``pollIntervalSeconds``, ``maxVerifyAttempts``, ``recordTtl``,
+``protect`` and ``retainOnDelete`` apply to every domain unless an entry sets its own. The keys are
+pydantic models over the field types of :mod:`components.fields` (the component's arguments use the same
+ones), with camelCase aliases. ``token``, ``organization`` and ``baseUrl`` are read by the dynamic
+providers' ``configure()``, never here (so no credential value passes through this module).
 
 Exceptions::
 
@@ -28,15 +29,33 @@ Exceptions::
 from __future__ import annotations
 
 import difflib
-import functools
 import json
-import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from provider.domain_name import PLATFORM_DOMAIN, normalize_domain
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from components.fields import (
+    AUTOMATIC_TTL,
+    DnsCheckField,
+    DnsResolvers,
+    DomainSettings,
+    Flag,
+    NameserverPort,
+    PollSeconds,
+    PositiveSeconds,
+    PositiveWholeNumber,
+    RecordTtl,
+    allows_mixed_scripts,
+    check_lookalike,
+    describe_problem,
+    field_problems,
+    is_blank,
+    normalization_warning,
+    problem,
+)
+from provider.dns_check import DnsCheckMode, Endpoint
 
 if TYPE_CHECKING:
     from components.verified_email_domain import VerifiedEmailDomainArgs
@@ -59,16 +78,78 @@ NAMESPACE = "anyreach"
 CREDENTIAL_KEYS = ("token", "organization", "baseUrl")
 """Keys the dynamic providers read in ``configure()``; the program never reads their values."""
 
-_TUNING_KEYS = ("verificationTimeoutSeconds", "pollIntervalSeconds", "maxVerifyAttempts", "recordTtl")
 
-STACK_KEYS = ("domain", "zoneId", "dkimCnameTokens", "domains", *_TUNING_KEYS, *CREDENTIAL_KEYS)
-"""Every key of the ``anyreach`` namespace this project knows (without the ``anyreach:`` prefix)."""
+class DomainEntry(DomainSettings):
+    """One entry of ``anyreach:domains`` (also how ``anyreach:domain`` and its keys are checked)."""
 
-DOMAIN_ENTRY_KEYS = ("domain", "zoneId", "dkimCnameTokens", *_TUNING_KEYS)
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+
+
+def _alias(name: str) -> str:
+    info = DomainEntry.model_fields.get(name)
+    return info.alias if info is not None and info.alias else name
+
+
+DOMAIN_ENTRY_KEYS = tuple(_alias(name) for name in DomainEntry.model_fields)
 """Keys an entry of ``anyreach:domains`` may hold."""
+_SINGLE_DOMAIN_KEYS = ("domain", "zoneId", "dkimCnameTokens")
+_ENTRY_EXAMPLE = '[{"domain": "acme.com", "zoneId": "<zone id>"}]'
 
-_ZONE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-_EXAMPLE_ZONE = "0123456789abcdef0123456789abcdef"
+
+def _json_list(value: Any) -> Any:
+    """Objects and lists arrive from the engine as JSON text (or already parsed: tests, other hosts)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise problem(
+                f"is not valid JSON ({exc.msg}); write it as YAML in Pulumi.<stack>.yaml, "
+                f"e.g. {_ENTRY_EXAMPLE}"
+            ) from None
+    if not isinstance(value, list):
+        raise problem(f"must be a list of objects such as {_ENTRY_EXAMPLE}, not a {type(value).__name__}")
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+class _StackSettings(BaseModel):
+    """The stack-wide keys. Field order is the order problems are reported in."""
+
+    model_config = ConfigDict(extra="ignore", validate_by_alias=True, validate_by_name=False)
+
+    verification_timeout_seconds: PositiveSeconds = Field(default=None, alias="verificationTimeoutSeconds")
+    poll_interval_seconds: PollSeconds = Field(default=None, alias="pollIntervalSeconds")
+    max_verify_attempts: PositiveWholeNumber = Field(default=None, alias="maxVerifyAttempts")
+    ttl: RecordTtl = Field(default=None, alias="recordTtl")
+    protect: Flag = None
+    retain_on_delete: Flag = Field(default=None, alias="retainOnDelete")
+    allow_mixed_script_domains: Annotated[tuple[str, ...], BeforeValidator(_json_value)] = Field(
+        default=(), alias="allowMixedScriptDomains"
+    )
+    dns_check: DnsCheckField = Field(default=None, alias="dnsCheck")
+    dns_resolvers: Annotated[DnsResolvers, BeforeValidator(_json_value)] = Field(
+        default=None, alias="dnsResolvers"
+    )
+    dns_nameserver_port: NameserverPort = Field(default=None, alias="dnsNameserverPort")
+    domains: Annotated[
+        list[DomainEntry] | None, BeforeValidator(lambda v: None if is_blank(v) else _json_list(v))
+    ] = None
+
+
+STACK_KEYS = (
+    *_SINGLE_DOMAIN_KEYS,
+    *(_StackSettings.model_fields[name].alias or name for name in _StackSettings.model_fields),
+    *CREDENTIAL_KEYS,
+)
+"""Every key of the ``anyreach`` namespace this project knows (without the ``anyreach:`` prefix)."""
 
 
 class StackConfigError(ValueError):
@@ -100,10 +181,16 @@ class DomainConfig:
     """Pause between status reads while waiting; None keeps the default."""
     max_verify_attempts: int | None = None
     """How many times verification may be re-initiated; None keeps the default."""
-    ttl: int = 1
+    ttl: int = AUTOMATIC_TTL
     """TTL of the Cloudflare records (1 = automatic)."""
     dkim_cname_tokens: tuple[str, ...] | None = None
     """Tokens of legacy DKIM CNAME records, for domains registered before the DKIM TXT record."""
+    protect: bool = False
+    """Pulumi ``protect`` on the registered domain and its records."""
+    retain_on_delete: bool = False
+    """Pulumi ``retainOnDelete`` on the registered domain and its records."""
+    allow_mixed_scripts: bool = False
+    """The name is listed in ``anyreach:allowMixedScriptDomains``."""
 
     @property
     def resource_name(self) -> str:
@@ -123,6 +210,9 @@ class DomainConfig:
             poll_interval_seconds=self.poll_interval_seconds,
             max_verify_attempts=self.max_verify_attempts,
             dkim_cname_tokens=self.dkim_cname_tokens,
+            protect=self.protect,
+            retain_on_delete=self.retain_on_delete,
+            allow_mixed_scripts=self.allow_mixed_scripts,
         )
 
 
@@ -133,27 +223,32 @@ class StackConfig:
     domains: tuple[DomainConfig, ...]
     """The domains to manage, in config order, no duplicates."""
     warnings: tuple[str, ...] = field(default=())
-    """Things that are allowed but probably wrong (an unknown ``anyreach:*`` key, for instance)."""
+    """Things that are allowed but probably wrong (an unknown ``anyreach:*`` key, a name that changed)."""
+    dns_check: DnsCheckMode | None = None
+    """``anyreach:dnsCheck``; None keeps the verification's default."""
+    dns_resolvers: tuple[Endpoint, ...] | None = None
+    """``anyreach:dnsResolvers``; None means the system's resolvers."""
+    dns_nameserver_port: int | None = None
+    """``anyreach:dnsNameserverPort``; None means 53."""
 
 
 def _full(key: str) -> str:
     return f"{NAMESPACE}:{key}"
 
 
-def _blank(value: Any) -> bool:
-    # Pulumi.yaml declares optional keys with empty defaults ("" or an empty list, which the engine
-    # passes as the JSON text "[]"); empty means unset.
-    if isinstance(value, str):
-        return value.strip() in ("", "[]")
-    return value is None or value == []
+def _key(location: Sequence[str | int], base: str = "") -> str:
+    """``anyreach:domains[2].recordTtl`` from a pydantic location."""
+    text = base
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return _full(text)
 
 
-_EXAMPLE_VALUES = {"verificationTimeoutSeconds": "1200", "pollIntervalSeconds": "5", "maxVerifyAttempts": "3"}
-
-
-def _set_command(where: str) -> str:
-    """The command that sets ``where`` (a list entry's key needs ``--path``) to a sensible example."""
-    example = _EXAMPLE_VALUES.get(where.rsplit(".", 1)[-1].rsplit(":", 1)[-1], "1")
+def _set_command(where: str, example: str) -> str:
+    """The command that sets ``where`` (a list entry's key needs ``--path``) to ``example``."""
     path = "--path " if "[" in where else ""
     return f"`pulumi config set {path}'{where}' {example}`"
 
@@ -165,136 +260,69 @@ def _did_you_mean(key: str, known: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class _Reader:
-    """Collects problems while reading values, so that all of them are reported together."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def fail(self, problem: str) -> None:
-        self.problems.append(problem)
-
-    def json_value(self, where: str, value: Any, example: str) -> Any:
-        """Config objects arrive as JSON text from the engine, or already parsed (tests, other hosts)."""
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            self.fail(
-                f"{where} is not valid JSON ({exc.msg}); write it as YAML in Pulumi.<stack>.yaml, "
-                f"e.g. {example}"
+def _problems(error: ValidationError, base: str = "") -> list[str]:
+    """Our messages for a validation error of the stack keys (``base`` prefixes single-domain keys)."""
+    lines = []
+    for found in field_problems(error, alias_of=_alias):
+        where = _key(found.location, base)
+        last = found.location[-1] if found.location else ""
+        if found.kind == "extra_forbidden":
+            lines.append(
+                f"{where} is not a key of a domain entry{_did_you_mean(str(last), DOMAIN_ENTRY_KEYS)}; "
+                f"known keys: {', '.join(DOMAIN_ENTRY_KEYS)}"
             )
-            return None
-
-    def number(self, where: str, value: Any, *, integer: bool = False) -> float | int | None:
-        """A positive number (or whole number), from a number or its text; None when unset."""
-        if _blank(value):
-            return None
-        kind = "a positive whole number" if integer else "a positive number of seconds"
-        parsed: float | None
-        if isinstance(value, bool):
-            parsed = None
-        elif isinstance(value, int | float):
-            parsed = float(value)
+        elif found.kind == "model_type" and isinstance(found.value, str):
+            lines.append(
+                f"{where} must be an object; write `- domain: {found.value}` instead of `- {found.value}`"
+            )
+        elif found.kind == "model_type":
+            lines.append(f"{where} must be an object such as {{domain: acme.com, zoneId: <zone id>}}")
+        elif found.example is not None:
+            lines.append(
+                f"{describe_problem(where, found.text)}; for example {_set_command(where, found.example)}"
+            )
         else:
-            try:
-                parsed = float(str(value).strip())
-            except ValueError:
-                parsed = None
-        if (
-            parsed is None
-            or not math.isfinite(parsed)
-            or parsed <= 0
-            or (integer and not parsed.is_integer())
-        ):
-            self.fail(f"{where} is {value!r}, not {kind}; for example {_set_command(where)}")
-            return None
-        return int(parsed) if integer else parsed
-
-    def ttl(self, where: str, value: Any) -> int | None:
-        if _blank(value):
-            return None
-        number = self.number(where, value, integer=True)
-        if number is None:
-            return None
-        if not (number == 1 or 30 <= number <= 86400):
-            self.fail(f"{where} is {number}: use 1 (automatic) or a whole number of seconds in 30..86400")
-            return None
-        return int(number)
-
-    def zone_id(self, where: str, value: Any) -> str | None:
-        if _blank(value):
-            return None
-        if not isinstance(value, str) or not _ZONE_ID_RE.match(value.strip().lower()):
-            # The value is not echoed: a pasted API token in the wrong key must not reach a log.
-            length = len(value) if isinstance(value, str) else type(value).__name__
-            self.fail(
-                f"{where} is not a Cloudflare zone id (expected 32 hexadecimal characters, got {length}); "
-                "copy the Zone ID from the zone's Overview page in the Cloudflare dashboard, or remove the "
-                "key to publish the records by hand"
-            )
-            return None
-        return value.strip().lower()
-
-    def domain(self, where: str, value: Any) -> str | None:
-        if _blank(value):
-            self.fail(f"{where} is missing or empty; set it to the domain to manage, such as 'acme.com'")
-            return None
-        if not isinstance(value, str):
-            self.fail(f"{where} must be a domain name as text, such as 'acme.com'")
-            return None
-        if value.strip().rstrip(".").lower() == PLATFORM_DOMAIN:
-            return PLATFORM_DOMAIN
-        try:
-            return normalize_domain(value)
-        except ValueError as exc:
-            self.fail(f"{where}: {exc}")
-            return None
-
-    def tokens(self, where: str, value: Any) -> tuple[str, ...] | None:
-        if _blank(value):
-            return None
-        parsed = self.json_value(where, value, '["token1", "token2", "token3"]')
-        if parsed is None:
-            return None
-        if not isinstance(parsed, list) or not all(isinstance(item, str) and item.strip() for item in parsed):
-            self.fail(f'{where} must be a list of DKIM CNAME tokens, such as ["token1", "token2", "token3"]')
-            return None
-        return tuple(item.strip().lower() for item in parsed)
+            lines.append(describe_problem(where, found.text))
+    return lines
 
 
-def _domain_config(
-    reader: _Reader,
-    values: Mapping[str, Any],
-    where: Callable[[str], str],
-    defaults: Mapping[str, Any],
-) -> DomainConfig | None:
-    """Read one domain's keys (``where`` renders a key's name for messages); None when it has problems."""
-    before = len(reader.problems)
-    domain = reader.domain(where("domain"), values.get("domain"))
-    zone_id = reader.zone_id(where("zoneId"), values.get("zoneId"))
-    tokens = reader.tokens(where("dkimCnameTokens"), values.get("dkimCnameTokens"))
-    timeout = reader.number(where("verificationTimeoutSeconds"), values.get("verificationTimeoutSeconds"))
-    interval = reader.number(where("pollIntervalSeconds"), values.get("pollIntervalSeconds"))
-    attempts = reader.number(where("maxVerifyAttempts"), values.get("maxVerifyAttempts"), integer=True)
-    ttl = reader.ttl(where("recordTtl"), values.get("recordTtl"))
-    if domain == PLATFORM_DOMAIN and zone_id is not None:
-        reader.fail(
-            f"{where('zoneId')} is set for {PLATFORM_DOMAIN}, the platform's default domain, which needs no "
-            "DNS records; remove the zoneId"
+def _entries(
+    ours: Mapping[str, Any], settings: _StackSettings | None, problems: list[str]
+) -> list[tuple[str, DomainEntry, Any]]:
+    """Every domain entry with its key prefix and the name as written."""
+    single_set = not is_blank(ours.get("domain"))
+    list_set = not is_blank(ours.get("domains"))
+    if single_set and list_set:
+        problems.append(
+            f"both {_full('domain')} and {_full('domains')} are set; keep one: {_full('domain')} for one "
+            f"domain, or {_full('domains')} (a list) for several"
         )
-    if len(reader.problems) > before or domain is None:
-        return None
-    return DomainConfig(
-        domain=domain,
-        zone_id=zone_id,
-        verification_timeout_seconds=timeout if timeout is not None else defaults.get("timeout"),
-        poll_interval_seconds=interval if interval is not None else defaults.get("interval"),
-        max_verify_attempts=int(attempts) if attempts is not None else defaults.get("attempts"),
-        ttl=ttl if ttl is not None else defaults.get("ttl") or 1,
-        dkim_cname_tokens=tokens,
+        return []
+    if list_set:
+        for key in ("zoneId", "dkimCnameTokens"):
+            if not is_blank(ours.get(key)):
+                problems.append(
+                    f"{_full(key)} applies to {_full('domain')} only; with {_full('domains')}, set {key} in "
+                    "each entry of the list"
+                )
+        raw = _json_value(ours.get("domains"))
+        entries = settings.domains if settings is not None and settings.domains is not None else []
+        return [(f"domains[{index}]", entry, raw[index].get("domain")) for index, entry in enumerate(entries)]
+    if single_set:
+        raw_entry = {
+            key: _json_value(ours[key]) for key in _SINGLE_DOMAIN_KEYS if not is_blank(ours.get(key))
+        }
+        try:
+            return [("", DomainEntry.model_validate(raw_entry), ours.get("domain"))]
+        except ValidationError as exc:
+            problems.extend(_problems(exc))
+            return []
+    problems.append(
+        f"no domain is configured: run `pulumi config set {_full('domain')} acme.com` (add "
+        f"`pulumi config set {_full('zoneId')} <zone id>` to publish the records in Cloudflare), or list "
+        f"several under {_full('domains')} in Pulumi.<stack>.yaml"
     )
+    return []
 
 
 def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
@@ -304,7 +332,6 @@ def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
     with objects and lists as JSON text (already-parsed values are accepted too). Keys of other
     namespaces (``cloudflare:apiToken``...) are ignored, and their values never read.
     """
-    reader = _Reader()
     prefix = f"{NAMESPACE}:"
     ours = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
     warnings = [
@@ -312,88 +339,72 @@ def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
         for key in sorted(ours)
         if key not in STACK_KEYS
     ]
-
-    defaults = {
-        "timeout": reader.number(_full("verificationTimeoutSeconds"), ours.get("verificationTimeoutSeconds")),
-        "interval": reader.number(_full("pollIntervalSeconds"), ours.get("pollIntervalSeconds")),
-        "attempts": reader.number(_full("maxVerifyAttempts"), ours.get("maxVerifyAttempts"), integer=True),
-        "ttl": reader.ttl(_full("recordTtl"), ours.get("recordTtl")),
-    }
-    single_set = not _blank(ours.get("domain"))
-    list_set = not _blank(ours.get("domains"))
+    problems: list[str] = []
+    stack_keys = {key: value for key, value in ours.items() if key not in CREDENTIAL_KEYS}
+    settings: _StackSettings | None
+    try:
+        settings = _StackSettings.model_validate(stack_keys)
+    except ValidationError as exc:
+        problems.extend(_problems(exc))
+        settings = None
+    entries = _entries(ours, settings, problems)
+    allowed = settings.allow_mixed_script_domains if settings is not None else ()
     domains: list[DomainConfig] = []
-
-    if single_set and list_set:
-        reader.fail(
-            f"both {_full('domain')} and {_full('domains')} are set; keep one: {_full('domain')} for one "
-            f"domain, or {_full('domains')} (a list) for several"
-        )
-    elif list_set:
-        for key in ("zoneId", "dkimCnameTokens"):
-            if not _blank(ours.get(key)):
-                reader.fail(
-                    f"{_full(key)} applies to {_full('domain')} only; with {_full('domains')}, set {key} in "
-                    "each entry of the list"
-                )
-        domains = _read_domain_list(reader, ours["domains"], defaults)
-    elif single_set:
-        entry = {key: ours.get(key) for key in DOMAIN_ENTRY_KEYS if key not in _TUNING_KEYS}
-        config = _domain_config(reader, entry, _full, defaults)
-        if config is not None:
-            domains = [config]
-    else:
-        reader.fail(
-            f"no domain is configured: run `pulumi config set {_full('domain')} acme.com` (add "
-            f"`pulumi config set {_full('zoneId')} <zone id>` to publish the records in Cloudflare), or list "
-            f"several under {_full('domains')} in Pulumi.<stack>.yaml"
-        )
-
-    if reader.problems:
-        raise StackConfigError(reader.problems, warnings)
-    return StackConfig(domains=tuple(domains), warnings=tuple(warnings))
-
-
-def _entry_key(where_entry: str, name: str) -> str:
-    """``anyreach:domains[2].zoneId``: how messages name a key of one list entry."""
-    return f"{where_entry}.{name}"
-
-
-def _read_domain_list(reader: _Reader, raw: Any, defaults: Mapping[str, Any]) -> list[DomainConfig]:
-    key = _full("domains")
-    example = '[{"domain": "acme.com", "zoneId": "<zone id>"}]'
-    parsed = reader.json_value(key, raw, example)
-    if parsed is None:
-        return []
-    if not isinstance(parsed, list):
-        reader.fail(f"{key} must be a list of objects such as {example}, not a {type(parsed).__name__}")
-        return []
-    domains: list[DomainConfig] = []
-    first_index: dict[str, int] = {}
-    for index, entry in enumerate(parsed):
-        where_entry = f"{key}[{index}]"
-        if isinstance(entry, str):
-            reader.fail(f"{where_entry} must be an object; write `- domain: {entry}` instead of `- {entry}`")
+    first: dict[str, tuple[str, Any]] = {}
+    for where_entry, entry, written in entries:
+        domain_key = _full(f"{where_entry}.domain" if where_entry else "domain")
+        try:
+            check_lookalike(str(written), entry.domain, allowed)
+        except ValueError as exc:
+            problems.append(describe_problem(domain_key, str(exc)))
             continue
-        if not isinstance(entry, dict):
-            reader.fail(f"{where_entry} must be an object such as {{domain: acme.com, zoneId: <zone id>}}")
-            continue
-        for unknown in sorted(set(entry) - set(DOMAIN_ENTRY_KEYS)):
-            reader.fail(
-                f"{where_entry}.{unknown} is not a key of a domain entry"
-                f"{_did_you_mean(unknown, DOMAIN_ENTRY_KEYS)}; known keys: {', '.join(DOMAIN_ENTRY_KEYS)}"
-            )
-        config = _domain_config(reader, entry, functools.partial(_entry_key, where_entry), defaults)
-        if config is None:
-            continue
-        if config.domain in first_index:
-            reader.fail(
-                f"{where_entry}.domain repeats {config.domain} "
-                f"(already {key}[{first_index[config.domain]}]); list each domain once"
+        warning = normalization_warning(domain_key, str(written), entry.domain)
+        if warning is not None:
+            warnings.append(warning)
+        if entry.domain in first:
+            other_key, other_written = first[entry.domain]
+            problems.append(
+                f"{domain_key} repeats {entry.domain} (already {other_key.removesuffix('.domain')}); "
+                f"list each domain once (written {written!r} here and {other_written!r} there)"
             )
             continue
-        first_index[config.domain] = index
-        domains.append(config)
-    return domains
+        first[entry.domain] = (domain_key, written)
+        if settings is not None:
+            domains.append(_domain_config(entry, settings, allowed, written))
+    if problems:
+        raise StackConfigError(problems, warnings)
+    assert settings is not None
+    return StackConfig(
+        domains=tuple(domains),
+        warnings=tuple(warnings),
+        dns_check=settings.dns_check,
+        dns_resolvers=settings.dns_resolvers,
+        dns_nameserver_port=settings.dns_nameserver_port,
+    )
+
+
+def _first_set(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+def _domain_config(
+    entry: DomainEntry, stack: _StackSettings, allowed: Sequence[str], written: Any
+) -> DomainConfig:
+    """An entry's own values, else the stack-wide ones."""
+    return DomainConfig(
+        domain=entry.domain,
+        zone_id=entry.zone_id,
+        verification_timeout_seconds=_first_set(
+            entry.verification_timeout_seconds, stack.verification_timeout_seconds
+        ),
+        poll_interval_seconds=_first_set(entry.poll_interval_seconds, stack.poll_interval_seconds),
+        max_verify_attempts=_first_set(entry.max_verify_attempts, stack.max_verify_attempts),
+        ttl=_first_set(entry.ttl, stack.ttl, AUTOMATIC_TTL),
+        dkim_cname_tokens=entry.dkim_cname_tokens,
+        protect=bool(_first_set(entry.protect, stack.protect, False)),
+        retain_on_delete=bool(_first_set(entry.retain_on_delete, stack.retain_on_delete, False)),
+        allow_mixed_scripts=allows_mixed_scripts(str(written), entry.domain, allowed),
+    )
 
 
 def load_stack_config() -> StackConfig:

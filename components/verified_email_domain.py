@@ -3,47 +3,53 @@
 One component, three modes, chosen from the arguments alone so that a preview already shows the whole
 resource graph:
 
-- ``cloudflare`` (a ``zone_id`` is given): an ``EmailDomain``, one ``cloudflare.DnsRecord`` per record, and
-  a ``DomainVerification`` that depends on every record.
-- ``manual`` (no ``zone_id``): the ``EmailDomain`` and the ``DomainVerification`` only; the records are
-  outputs with full names, ready to paste at any DNS provider, and a log line lists them while the
-  verification waits for them.
+- ``cloudflare`` (a ``zone_id`` is given): an ``EmailDomain`` and one ``cloudflare.DnsRecord`` per record;
+- ``manual`` (no ``zone_id``): the ``EmailDomain`` only; the records are outputs with full names, ready to
+  paste at any DNS provider, and a log line lists them while the verification waits for them;
 - ``platform`` (the domain is ``agents.anyreach.ai``): nothing to register or publish; the outputs say the
   domain is ready to use.
 
-The records are planned statically (``components.records``): names, types, ttl and comments are known
-before the platform answers, only ``content`` and MX ``priority`` come from the registered domain's
-``dns_records`` through ``apply``. No resource is ever created inside ``apply``, so a preview of a new
-domain lists every record ``up`` will create. If the platform returns other records than planned, the
-content ``apply`` fails at once with a message naming them (the verification's ``expected_records`` checks
-the same thing again on the provider side), instead of publishing part of the set and timing out.
+The verification is a ``DomainVerificationGroup`` that depends on every record: the component's own
+(``<name>-verification``), or a :class:`components.VerificationGroup` shared with other components so
+that all their domains wait at once. The records are planned statically (``components.record_plan``):
+names, types, ttl and comments are known before the platform answers, only ``content`` and MX
+``priority`` come from the registered domain's ``dns_records`` through ``apply``. No resource is ever
+created inside ``apply``, so a preview of a new domain lists every record ``up`` will create. If the
+platform returns other records than planned, the content ``apply`` fails at once with a message naming
+them (the verification checks the same thing again on the provider side), instead of publishing part of
+the set and timing out.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pulumi
 import pulumi_cloudflare as cloudflare
+from pydantic import ConfigDict, ValidationError, model_validator
 
-from components.records import (
+from components.fields import (
+    AUTOMATIC_TTL,
+    DomainSettings,
+    check_lookalike,
+    describe_errors,
+    normalization_warning,
+)
+from components.record_plan import (
     PlannedRecord,
     format_records_for_humans,
     match_records,
     plan_records,
-    records_fingerprint,
     records_to_publish,
 )
-from provider import DomainVerification, EmailDomain
-from provider.domain_name import PLATFORM_DOMAIN, normalize_domain
+from components.verification_group import VerificationGroup
+from provider import EmailDomain
+from provider.domain_name import PLATFORM_DOMAIN
 
 __all__ = [
     "CLOUDFLARE_COMMENT_MAX_LENGTH",
     "DEFAULT_COMMENT_PREFIX",
-    "DEFAULT_TTL",
     "TYPE_TOKEN",
     "DnsMode",
     "VerifiedEmailDomain",
@@ -52,9 +58,6 @@ __all__ = [
 
 TYPE_TOKEN = "anyreach:email:VerifiedEmailDomain"  # noqa: S105 - a Pulumi type token, not a secret
 """The component's type token, as it appears in previews and URNs."""
-
-DEFAULT_TTL = 1
-"""Cloudflare's 'automatic' TTL."""
 
 DEFAULT_COMMENT_PREFIX = "anyreach"
 """First word of every Cloudflare record comment, so records the component owns are easy to spot."""
@@ -66,82 +69,74 @@ DnsMode = Literal["cloudflare", "manual", "platform"]
 """How the domain's records get published: by the component in Cloudflare, by hand, or not at all."""
 
 
-@dataclass(frozen=True)
-class VerifiedEmailDomainArgs:
-    """The arguments of a ``VerifiedEmailDomain``.
+class VerifiedEmailDomainArgs(DomainSettings):
+    """The arguments of a ``VerifiedEmailDomain`` (the field rules are shared with the stack config,
+    :mod:`components.fields`).
 
     Only ``domain`` and ``zone_id`` decide what exists; every other field can change later without
     replacing the registered domain or any DNS record.
+
+    * ``domain``: the domain to send and receive on, such as ``acme.com`` (lowercased, Unicode converted
+      to punycode). ``agents.anyreach.ai`` selects the platform domain: nothing is registered or published.
+    * ``zone_id``: Cloudflare zone id (32 hex characters, or an Output) that holds the domain; the records
+      are published there. None selects manual DNS mode: the records are outputs to publish anywhere.
+    * ``ttl``: TTL of the Cloudflare records in seconds: 1 (automatic, the default) or 30..86400.
+    * ``verification_timeout_seconds``, ``poll_interval_seconds``, ``max_verify_attempts``: how long and
+      how ``pulumi up`` waits for verification; None keeps the verification's defaults.
+    * ``dkim_cname_tokens``: for domains registered before the single DKIM TXT record, the tokens of the
+      legacy ``<token>._domainkey`` CNAME records, published instead of the DKIM TXT record.
+    * ``protect``: Pulumi ``protect`` on the registered domain and its records.
+    * ``retain_on_delete``: Pulumi ``retainOnDelete`` on them: removing the component (or destroying the
+      stack) leaves the domain registered and its records published.
     """
 
-    domain: str
-    """The domain to send and receive on, such as ``acme.com`` (lowercased, Unicode converted to punycode).
-    ``agents.anyreach.ai`` selects the platform domain: nothing is registered or published."""
-    zone_id: pulumi.Input[str] | None = None
-    """Cloudflare zone id (32 hex characters) that holds the domain; the records are published there.
-    None selects manual DNS mode: the records are outputs for you to publish at any DNS provider."""
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=False, loc_by_alias=False, extra="forbid"
+    )
+
     email_provider: str | None = None
     """Email provider the platform registers the domain with; None keeps the platform's default (resend).
     Changing it registers the domain again."""
-    ttl: int = DEFAULT_TTL
-    """TTL of the Cloudflare records in seconds: 1 (automatic, the default) or 30..86400."""
-    verification_timeout_seconds: float | None = None
-    """How long ``pulumi up`` waits for the domain to verify; None keeps the verification's default."""
-    poll_interval_seconds: float | None = None
-    """Pause between two status reads while waiting; None keeps the verification's default."""
-    max_verify_attempts: int | None = None
-    """How many times verification may be re-initiated on a failed check; None keeps the default."""
-    dkim_cname_tokens: Sequence[str] | None = None
-    """For domains registered before the single DKIM TXT record: the tokens of the three legacy
-    ``<token>._domainkey`` CNAME records, published instead of the DKIM TXT record."""
     comment_prefix: str = DEFAULT_COMMENT_PREFIX
     """First words of each Cloudflare record comment; the comment goes on with the purpose and domain."""
+    allow_mixed_scripts: bool = False
+    """Accept a name whose labels mix scripts the way lookalike names do (UTS 39); off by default."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_lookalike(cls, data: Any, handler: Any) -> VerifiedEmailDomainArgs:
+        args: VerifiedEmailDomainArgs = handler(data)
+        written = data.get("domain") if isinstance(data, Mapping) else args.domain
+        try:
+            check_lookalike(str(written), args.domain, [args.domain] if args.allow_mixed_scripts else [])
+        except ValueError as exc:
+            raise ValueError(f"domain {exc}") from None
+        return args
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """The validated arguments: a canonical domain and the mode it implies."""
-
-    args: VerifiedEmailDomainArgs
-    domain: str
-    mode: DnsMode
-
-
-def _validate(args: VerifiedEmailDomainArgs, name: str) -> _Settings:
+def _validate(name: str, given: Mapping[str, Any]) -> VerifiedEmailDomainArgs:
     """Check every argument before a child exists, so that bad input fails the preview, not the up."""
     doing = f"creating Verified Email Domain ({name})"
-    if not isinstance(args.domain, str):
+    domain = given.get("domain")
+    if domain is None:
+        raise TypeError(f"{doing}: domain is required")
+    if not isinstance(domain, str):
         raise TypeError(f"{doing}: domain must be a plain string known at preview time, not an Output")
-    candidate = args.domain.strip().rstrip(".").lower()
-    if candidate == PLATFORM_DOMAIN:
-        if args.zone_id is not None:
-            raise ValueError(
-                f"{doing}: {PLATFORM_DOMAIN} is the platform's default domain and needs no DNS records; "
-                "remove zone_id"
-            )
-        return _Settings(args, PLATFORM_DOMAIN, "platform")
-    try:
-        domain = normalize_domain(args.domain)
-    except ValueError as exc:
-        raise ValueError(f"{doing}: {exc}") from exc
-    if isinstance(args.zone_id, str) and not args.zone_id.strip():
+    zone_id = given.get("zone_id")
+    if isinstance(zone_id, str) and not zone_id.strip():
         raise ValueError(f"{doing}: zone_id is empty; pass the Cloudflare zone id, or None for manual DNS")
-    if (
-        isinstance(args.ttl, bool)
-        or not isinstance(args.ttl, int)
-        or not (args.ttl == 1 or 30 <= args.ttl <= 86400)
-    ):
-        raise ValueError(f"{doing}: ttl {args.ttl!r} is not 1 (automatic) or a whole number in 30..86400")
-    for field_name in ("verification_timeout_seconds", "poll_interval_seconds", "max_verify_attempts"):
-        value = getattr(args, field_name)
-        whole = field_name == "max_verify_attempts"
-        kinds = int if whole else int | float
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds) or value <= 0):
-            kind = "a positive whole number" if whole else "a positive number"
-            raise ValueError(f"{doing}: {field_name} {value!r} must be {kind} or None")
-    if isinstance(args.dkim_cname_tokens, str):
+    if isinstance(given.get("dkim_cname_tokens"), str):
         raise TypeError(f"{doing}: dkim_cname_tokens must be a list of tokens, not one string")
-    return _Settings(args, domain, "cloudflare" if args.zone_id is not None else "manual")
+    try:
+        args = VerifiedEmailDomainArgs.model_validate(dict(given))
+    except ValidationError as exc:
+        problems = describe_errors(exc, lambda location: ".".join(map(str, location)) or "arguments")
+        # A bad domain's message names the domain itself ("domain 'x' must ..."): no need to say it twice.
+        raise ValueError(f"{doing}: {'; '.join(p.removeprefix('domain: ') for p in problems)}") from None
+    warning = normalization_warning(f"{doing}: domain", domain, args.domain)
+    if warning is not None:
+        pulumi.log.warn(warning)
+    return args
 
 
 def _record_comment(prefix: str, planned: PlannedRecord, domain: str) -> str:
@@ -150,13 +145,9 @@ def _record_comment(prefix: str, planned: PlannedRecord, domain: str) -> str:
     return comment[:CLOUDFLARE_COMMENT_MAX_LENGTH]
 
 
-def _pick(role: str, key: str) -> Callable[[Mapping[str, Mapping[str, Any]]], Any]:
-    """An apply callback reading one field of one published record (binds ``role`` now, not at call time)."""
-
-    def read(by_role: Mapping[str, Mapping[str, Any]]) -> Any:
-        return by_role[role][key]
-
-    return read
+def _field_of(by_role: pulumi.Output[dict[str, dict[str, Any]]], role: str, key: str) -> pulumi.Output[Any]:
+    """One field of one published record (``role`` and ``key`` are bound now, not when the apply runs)."""
+    return by_role.apply(lambda records: records[role][key])
 
 
 class VerifiedEmailDomain(pulumi.ComponentResource):
@@ -164,7 +155,8 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
 
     Children (names derive from the component's ``name``): ``<name>-domain`` (EmailDomain),
     ``<name>-dkim``, ``<name>-spf-mx``, ``<name>-spf-txt``, ``<name>-dmarc``, ``<name>-inbound-mx``
-    (Cloudflare records, cloudflare mode only) and ``<name>-verification`` (DomainVerification).
+    (Cloudflare records, cloudflare mode only) and ``<name>-verification`` (a DomainVerificationGroup, unless
+    the component joins a shared :class:`components.VerificationGroup`).
 
     Pass the arguments either as keywords (``VerifiedEmailDomain("acme", domain="acme.com",
     zone_id=zone.id)``) or as one ``VerifiedEmailDomainArgs``, not both. A Cloudflare provider other than
@@ -201,8 +193,17 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
         max_verify_attempts: int | None = None,
         dkim_cname_tokens: Sequence[str] | None = None,
         comment_prefix: str | None = None,
+        protect: bool | None = None,
+        retain_on_delete: bool | None = None,
+        allow_mixed_scripts: bool | None = None,
+        verification_group: VerificationGroup | None = None,
     ) -> None:
-        """Create the component and its children; see ``VerifiedEmailDomainArgs`` for the arguments."""
+        """Create the component and its children; see ``VerifiedEmailDomainArgs`` for the arguments.
+
+        ``verification_group`` (a :class:`components.VerificationGroup`) verifies this domain together
+        with the group's others; without one, the component makes its own ``<name>-verification``.
+        """
+        self._verification_group = verification_group
         keywords = {
             "domain": domain,
             "zone_id": zone_id,
@@ -213,6 +214,9 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
             "max_verify_attempts": max_verify_attempts,
             "dkim_cname_tokens": dkim_cname_tokens,
             "comment_prefix": comment_prefix,
+            "protect": protect,
+            "retain_on_delete": retain_on_delete,
+            "allow_mixed_scripts": allow_mixed_scripts,
         }
         given: dict[str, Any] = {key: value for key, value in keywords.items() if value is not None}
         if args is not None and given:
@@ -220,20 +224,23 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
                 f"creating Verified Email Domain ({name}): pass either args or keyword arguments, not both "
                 f"(got args and {', '.join(sorted(given))})"
             )
-        if args is None:
-            if domain is None:
-                raise TypeError(f"creating Verified Email Domain ({name}): domain is required")
-            args = VerifiedEmailDomainArgs(**given)
+        if args is not None:
+            given = args.model_dump(exclude_unset=True)
         # Validate before registering anything: a bad argument must not leave a half-made component.
-        settings = _validate(args, name)
+        self._args = _validate(name, given)
         super().__init__(TYPE_TOKEN, name, {}, opts)
 
-        self.domain = pulumi.Output.from_input(settings.domain)
-        self.dns_mode = pulumi.Output.from_input(settings.mode)
-        if settings.mode == "platform":
+        mode: DnsMode = (
+            "platform"
+            if self._args.domain == PLATFORM_DOMAIN
+            else ("cloudflare" if self._args.zone_id is not None else "manual")
+        )
+        self.domain = pulumi.Output.from_input(self._args.domain)
+        self.dns_mode = pulumi.Output.from_input(mode)
+        if mode == "platform":
             self._use_platform_domain()
         else:
-            self._register_publish_verify(name, settings)
+            self._register_publish_verify(name, self._args, mode)
         self.register_outputs(
             {
                 "domain": self.domain,
@@ -254,58 +261,66 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
         self.dns_records = pulumi.Output.from_input([])
         self.cloudflare_record_ids = pulumi.Output.from_input({})
 
-    def _register_publish_verify(self, name: str, settings: _Settings) -> None:
+    def _register_publish_verify(self, name: str, args: VerifiedEmailDomainArgs, mode: DnsMode) -> None:
         """Register the domain, publish the planned records (cloudflare mode), verify after all of them."""
-        args, domain = settings.args, settings.domain
+        domain, ttl = args.domain, args.ttl or AUTOMATIC_TTL
         plan = plan_records(args.dkim_cname_tokens)
+        # What must survive the stack: the domain and its records; the verification is only bookkeeping.
+        kept = pulumi.ResourceOptions(
+            parent=self, protect=bool(args.protect), retain_on_delete=bool(args.retain_on_delete)
+        )
         email_domain = EmailDomain(
-            f"{name}-domain",
-            domain=domain,
-            provider=args.email_provider,
-            opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-domain", domain=domain, email_provider=args.email_provider, opts=kept
         )
         # Everything below derives from the platform's records through apply; resources are only ever
         # created here, outside apply, with names and types fixed by the plan.
-        matched = email_domain.dns_records.apply(functools.partial(match_records, plan, domain=domain))
-        published = matched.apply(
-            lambda by_role: records_to_publish(plan, by_role, domain=domain, ttl=args.ttl)
-        )
+        matched = email_domain.dns_records.apply(lambda records: match_records(plan, records, domain))
+        published = matched.apply(lambda by_role: records_to_publish(plan, by_role, domain=domain, ttl=ttl))
         by_role = published.apply(lambda records: {record["role"]: record for record in records})
 
         cloudflare_records: dict[str, cloudflare.DnsRecord] = {}
-        if settings.mode == "cloudflare":
+        if mode == "cloudflare":
             for planned in plan:
                 cloudflare_records[planned.role] = cloudflare.DnsRecord(
                     f"{name}-{planned.role}",
                     zone_id=args.zone_id,  # type: ignore[arg-type]  # not None in cloudflare mode
                     name=planned.full_name(domain),
                     type=planned.type,
-                    content=by_role.apply(_pick(planned.role, "content")),
-                    priority=by_role.apply(_pick(planned.role, "priority")) if planned.type == "MX" else None,
-                    ttl=args.ttl,
+                    content=_field_of(by_role, planned.role, "content"),
+                    priority=_field_of(by_role, planned.role, "priority") if planned.type == "MX" else None,
+                    ttl=ttl,
                     proxied=False,
                     comment=_record_comment(args.comment_prefix, planned, domain),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=kept,
                 )
 
-        fingerprint = pulumi.Output.all(published, args.zone_id).apply(
-            lambda values: records_fingerprint(values[0], values[1])
+        group = self._verification_group or VerificationGroup(
+            f"{name}-verification", opts=pulumi.ResourceOptions(parent=self)
         )
-        verification = DomainVerification(
-            f"{name}-verification",
-            domain_id=email_domain.id,
-            records_fingerprint=fingerprint,
-            expected_records=[{"type": planned.type, "name": planned.name} for planned in plan],
-            timeout_seconds=args.verification_timeout_seconds,
-            poll_interval_seconds=args.poll_interval_seconds,
-            max_verify_attempts=args.max_verify_attempts,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[email_domain, *cloudflare_records.values()]),
+        settings = {
+            "timeout_seconds": args.verification_timeout_seconds,
+            "poll_interval_seconds": args.poll_interval_seconds,
+            "max_verify_attempts": args.max_verify_attempts,
+        }
+        member = pulumi.Output.all(email_domain.id, published).apply(
+            lambda values: {
+                "domain_id": values[0],
+                "domain": domain,
+                "dns_records": [
+                    {key: record[key] for key in ("type", "name", "value", "priority")}
+                    for record in values[1]
+                ],
+                **{key: value for key, value in settings.items() if value is not None},
+            }
         )
+        result = group.add(domain, member, depends_on=[email_domain, *cloudflare_records.values()])
+        if self._verification_group is None:
+            group.close()
 
         self.domain_id = email_domain.id
-        self.status = verification.status
-        self.verified = verification.verified
-        if settings.mode == "manual":
+        self.status = result.apply(lambda entry: str(entry["status"]))
+        self.verified = result.apply(lambda entry: bool(entry["verified"]))
+        if mode == "manual":
             self.dns_records = pulumi.Output.all(published, email_domain.status).apply(
                 lambda values: self._remind_to_publish(domain, values[0], values[1])
             )

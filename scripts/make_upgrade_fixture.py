@@ -1,7 +1,7 @@
 """Write the upgrade fixture: a stack state made by the code of this checkout, and its sandbox state.
 
-Run once, on the release whose state later code must keep reading, then check the output in:
-`.venv/bin/python scripts/make_upgrade_fixture.py tests/e2e/fixtures/upgrade_<commit>` (needs a `pulumi` on PATH).
+Run once, on the release whose state later code must keep reading, then check the output in (needs a
+`pulumi` on PATH): `.venv/bin/python scripts/make_upgrade_fixture.py tests/e2e/fixtures/upgrade_<commit>`.
 The upgrade test (tests/e2e/test_upgrade_e2e.py) imports the state into a fresh backend and drives the
 current code over it. Files written: `state.json` (`pulumi stack export`, secrets encrypted with the
 stack's passphrase), `Pulumi.upgrade.yaml` (the stack config with its encryption salt), `sandbox-state.json`

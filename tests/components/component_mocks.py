@@ -18,7 +18,7 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.sync_await import _ensure_event_loop
 
 EMAIL_DOMAIN_TYPE = "pulumi-python:dynamic/anyreach:EmailDomain"
-VERIFICATION_TYPE = "pulumi-python:dynamic/anyreach:DomainVerification"
+VERIFICATION_TYPE = "pulumi-python:dynamic/anyreach:DomainVerificationGroup"
 DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
 COMPONENT_TYPE = "anyreach:email:VerifiedEmailDomain"
 DOMAIN_ID = "dom_3f2a9c"
@@ -139,13 +139,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "dns_records": copy.deepcopy(self.records),
             }
         if args.typ == VERIFICATION_TYPE:
-            return f"{DOMAIN_ID}-verification", {
-                **inputs,
-                "domain": "from-mock",
-                "status": "verified",
-                "verified": True,
-                "dns_records": [{**record, "status": "verified"} for record in self.records],
+            if not isinstance(inputs.get("members"), list):  # a preview: the members are not known yet
+                return "", {**inputs, "results": rpc.UNKNOWN, "verified": rpc.UNKNOWN}
+            results = {
+                member["domain"]: {
+                    "domain_id": member["domain_id"],
+                    "status": "verified",
+                    "verified": True,
+                    "dns_records": [{**record, "status": "verified"} for record in self.records],
+                }
+                for member in inputs.get("members") or []
             }
+            return f"{args.name}-id", {**inputs, "results": results, "verified": True}
         if args.typ == DNS_RECORD_TYPE:
             return f"cf-{args.name}", inputs
         return f"{args.name}-id", inputs

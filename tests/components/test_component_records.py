@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from components.records import (
+from components.record_plan import (
     STANDARD_RECORDS,
     RecordPlanMismatchError,
     format_content,
-    full_name,
     match_records,
     plan_records,
     quote_txt,
-    records_fingerprint,
     records_to_publish,
-    relative_name,
-    unquote_txt,
 )
+from provider.dns_records import txt_text
 
 DOMAIN = "acme.com"
 
@@ -88,7 +85,7 @@ def test_txt_quoting_round_trips_cloudflares_own_form() -> None:
     once = quote_txt(long_key)
     assert once.count('"') == 4  # two chunks
     assert quote_txt(once) == once
-    assert unquote_txt(once) == long_key
+    assert txt_text(once) == long_key
 
 
 @pytest.mark.parametrize(
@@ -103,25 +100,6 @@ def test_mx_and_cname_targets_are_lowercase_without_trailing_dot(
     record_type: str, value: str, expected: str
 ) -> None:
     assert format_content(record_type, value) == expected
-
-
-@pytest.mark.parametrize(
-    ("name", "full", "relative"),
-    [
-        ("@", "acme.com", "@"),
-        ("", "acme.com", "@"),
-        ("acme.com", "acme.com", "@"),
-        ("send", "send.acme.com", "send"),
-        ("Resend._DomainKey", "resend._domainkey.acme.com", "resend._domainkey"),
-        ("send.acme.com.", "send.acme.com", "send"),
-        ("links.acme.com", "links.acme.com", "links"),
-    ],
-)
-def test_names_are_qualified_with_the_domain_and_apex_is_the_domain(
-    name: str, full: str, relative: str
-) -> None:
-    assert full_name(name, DOMAIN) == full
-    assert relative_name(name, DOMAIN) == relative
 
 
 def test_the_documented_records_match_the_plan_one_to_one() -> None:
@@ -232,17 +210,3 @@ def test_an_mx_record_without_priority_fails_clearly() -> None:
     matched = match_records(STANDARD_RECORDS, records, DOMAIN)
     with pytest.raises(RecordPlanMismatchError, match=r"MX send\.acme\.com \(SPF\) without a priority"):
         records_to_publish(STANDARD_RECORDS, matched, DOMAIN, ttl=1)
-
-
-def test_fingerprint_follows_published_content_not_ttl() -> None:
-    matched = match_records(STANDARD_RECORDS, platform_records(), DOMAIN)
-    base = records_fingerprint(records_to_publish(STANDARD_RECORDS, matched, DOMAIN, ttl=1), "z1")
-    other_ttl = records_fingerprint(records_to_publish(STANDARD_RECORDS, matched, DOMAIN, ttl=3600), "z1")
-    assert base == other_ttl
-    assert base != records_fingerprint(records_to_publish(STANDARD_RECORDS, matched, DOMAIN, ttl=1), "z2")
-    rotated = platform_records()
-    rotated[0]["value"] = "p=NEWKEY"
-    rotated_matched = match_records(STANDARD_RECORDS, rotated, DOMAIN)
-    assert base != records_fingerprint(
-        records_to_publish(STANDARD_RECORDS, rotated_matched, DOMAIN, ttl=1), "z1"
-    )

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from component_mocks import COMPONENT_TYPE, DNS_RECORD_TYPE, DOMAIN_ID, ZONE, Harness
+from component_mocks import COMPONENT_TYPE, DNS_RECORD_TYPE, DOMAIN_ID, VERIFICATION_TYPE, ZONE, Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,9 +55,10 @@ def test_the_dev_stack_manages_one_domain_in_manual_mode_with_its_short_timeouts
     assert domain == stack["anyreach:domain"]
     assert exports["domains"][domain]["dnsMode"] == "manual"
     assert harness.of_type(DNS_RECORD_TYPE) == []
-    verification = harness.named(f"{domain}-verification").inputs
-    assert verification["timeout_seconds"] == float(stack["anyreach:verificationTimeoutSeconds"])
-    assert verification["poll_interval_seconds"] == float(stack["anyreach:pollIntervalSeconds"])
+    (member,) = harness.named("email-domain-verifications").inputs["members"]
+    assert member["domain"] == domain
+    assert member["timeout_seconds"] == float(stack["anyreach:verificationTimeoutSeconds"])
+    assert member["poll_interval_seconds"] == float(stack["anyreach:pollIntervalSeconds"])
 
 
 def test_several_domains_each_get_a_component_and_an_export(
@@ -80,8 +81,16 @@ def test_several_domains_each_get_a_component_and_an_export(
         f"acme.com-{role}" for role in ("dkim", "spf-mx", "spf-txt", "dmarc", "inbound-mx")
     )
     assert harness.named("acme.com-dkim").inputs["ttl"] == 300.0
-    assert harness.named("acme.com-verification").inputs["timeout_seconds"] == 600.0
-    assert harness.named("agents.acme.com-verification").inputs["timeout_seconds"] == 3600.0
+    # One verification resource for every domain, so that they all wait at once.
+    (group,) = harness.of_type(VERIFICATION_TYPE)
+    assert group.name == "email-domain-verifications"
+    timeouts = {member["domain"]: member["timeout_seconds"] for member in group.inputs["members"]}
+    assert timeouts == {"acme.com": 600.0, "agents.acme.com": 3600.0}
+    component_urns = {r.name: r.urn for r in harness.of_type(COMPONENT_TYPE)}
+    assert {harness.named(f"acme.com-{role}").urn for role in ("domain", "dkim", "inbound-mx")} <= set(
+        group.dependencies
+    )
+    assert group.parent not in component_urns.values()
 
     domains = exports["domains"]
     assert sorted(domains) == ["acme.com", "agents.acme.com", "agents.anyreach.ai"]

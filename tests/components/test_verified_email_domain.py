@@ -21,7 +21,7 @@ from component_mocks import (
 from pulumi.output import Unknown
 
 from components import VerifiedEmailDomain, VerifiedEmailDomainArgs
-from components.records import RecordPlanMismatchError
+from components.record_plan import RecordPlanMismatchError
 
 RECORD_ROLES = ["dkim", "spf-mx", "spf-txt", "dmarc", "inbound-mx"]
 
@@ -133,19 +133,25 @@ def test_verification_depends_on_the_domain_and_every_record(harness: Harness) -
         lambda: acme(verification_timeout_seconds=120, poll_interval_seconds=0.2, max_verify_attempts=2)
     )
     verification = harness.named("acme-verification")
+    assert verification.type == VERIFICATION_TYPE
     expected = {harness.named(f"acme-{role}").urn for role in ["domain", *RECORD_ROLES]}
     assert expected <= set(verification.dependencies)
-    inputs = verification.inputs
-    assert inputs["domain_id"] == DOMAIN_ID
-    assert inputs["expected_records"] == [
-        {"type": "TXT", "name": "resend._domainkey"},
-        {"type": "MX", "name": "send"},
-        {"type": "TXT", "name": "send"},
-        {"type": "TXT", "name": "_dmarc"},
-        {"type": "MX", "name": "@"},
+    (member,) = verification.inputs["members"]
+    assert (member["domain_id"], member["domain"]) == (DOMAIN_ID, "acme.com")
+    # What DNS must serve before verification starts: full names, TXT text unquoted, MX targets.
+    assert member["dns_records"] == [
+        {"type": "TXT", "name": "resend._domainkey.acme.com", "value": "p=MIGfMA0GCSqGSIb3DQEBAQUAA4GN"},
+        {
+            "type": "MX",
+            "name": "send.acme.com",
+            "value": "feedback-smtp.us-east-1.amazonses.com",
+            "priority": 10.0,
+        },
+        {"type": "TXT", "name": "send.acme.com", "value": "v=spf1 include:amazonses.com ~all"},
+        {"type": "TXT", "name": "_dmarc.acme.com", "value": "v=DMARC1; p=none;"},
+        {"type": "MX", "name": "acme.com", "value": "inbound-smtp.us-east-1.amazonaws.com", "priority": 10.0},
     ]
-    assert isinstance(inputs["records_fingerprint"], str) and len(inputs["records_fingerprint"]) == 16
-    assert (inputs["timeout_seconds"], inputs["poll_interval_seconds"], inputs["max_verify_attempts"]) == (
+    assert (member["timeout_seconds"], member["poll_interval_seconds"], member["max_verify_attempts"]) == (
         120.0,
         0.2,
         2.0,
@@ -245,7 +251,7 @@ def test_preview_of_a_new_domain_lists_every_record_with_unknown_content(harness
             assert inputs[key] == expected[key], (name, key)
         if expected["type"] == "MX":
             assert isinstance(inputs["priority"], Unknown)
-    assert harness.named("acme-verification").inputs["expected_records"][4] == {"type": "MX", "name": "@"}
+    assert isinstance(harness.named("acme-verification").inputs["members"], Unknown)
 
 
 def test_non_identity_options_leave_every_identity_input_unchanged(harness: Harness) -> None:
@@ -260,18 +266,18 @@ def test_non_identity_options_leave_every_identity_input_unchanged(harness: Harn
 
     harness.run(acme)
     before = identity(harness)
-    fingerprint = harness.named("acme-verification").inputs["records_fingerprint"]
+    (records_before,) = [m["dns_records"] for m in harness.named("acme-verification").inputs["members"]]
     changed = Harness()
-    changed.run(
-        lambda: acme(
-            ttl=3600, verification_timeout_seconds=10, poll_interval_seconds=1, comment_prefix="team-mail"
-        )
-    )
+    changed.run(lambda: acme(ttl=3600, comment_prefix="team-mail"))
     assert identity(changed) == before
     assert changed.named("acme-dkim").inputs["ttl"] == 3600.0
     assert changed.named("acme-dkim").inputs["comment"] == "team-mail: DKIM signing key for acme.com"
-    # The verification is not asked to verify again for a ttl or comment change.
-    assert changed.named("acme-verification").inputs["records_fingerprint"] == fingerprint
+    # The verification is not asked to verify again for a ttl or comment change: its members are the same.
+    assert (
+        changed.named("acme-verification").inputs["members"]
+        == harness.named("acme-verification").inputs["members"]
+    )
+    assert records_before[0]["name"] == "resend._domainkey.acme.com"
 
 
 def test_legacy_dkim_cnames_are_published_when_their_tokens_are_given(harness: Harness) -> None:
@@ -312,14 +318,14 @@ def test_args_object_and_keywords_build_the_same_component(harness: Harness) -> 
         (
             {"domain": "agents.anyreach.ai", "zone_id": ZONE},
             ValueError,
-            "needs no DNS records; remove zone_id",
+            "needs no DNS records; remove the zone_id",
         ),
         ({"domain": "acme.com", "zone_id": ""}, ValueError, "zone_id is empty"),
-        ({"domain": "acme.com", "ttl": 5}, ValueError, "ttl 5 is not 1 (automatic)"),
+        ({"domain": "acme.com", "ttl": 5}, ValueError, "ttl is 5: use 1 (automatic)"),
         (
             {"domain": "acme.com", "verification_timeout_seconds": 0},
             ValueError,
-            "verification_timeout_seconds 0",
+            "verification_timeout_seconds is 0, not a positive number of seconds",
         ),
         ({"domain": "acme.com", "dkim_cname_tokens": "tok1"}, TypeError, "list of tokens"),
         ({"zone_id": ZONE}, TypeError, "domain is required"),

@@ -1,14 +1,17 @@
-"""The DNS records of an email domain: the static plan, matching it to the platform's, and formatting.
+"""The DNS records of an email domain: the static plan, and the form in which they are published.
 
 The platform documents the shape of its records up front (docs/design.md section 1), so the component
 plans them before the domain exists: names and types are known at preview time, only the values wait for
-the API. This module holds that plan and the pure functions that turn the platform's records into what is
-published, written the way Cloudflare stores them so that a later ``pulumi refresh`` shows no drift:
+the API. This module holds that plan and turns the platform's records into what is published, written the
+way Cloudflare stores them so that a later ``pulumi refresh`` shows no drift:
 
 - names in full (``send.acme.com``; the apex is the domain itself), lowercase, no trailing dot;
 - MX and CNAME targets lowercase without a trailing dot, MX with the API's priority;
 - TXT values unquoted, then wrapped in one pair of quotes, or split into quoted 255-character chunks
   (``"a" "b"``) when longer, the form Cloudflare returns.
+
+Name qualification, TXT text and the pairing of plan and platform records are the provider's rules
+(:mod:`provider.dns_records`); this module applies them.
 
 Exceptions::
 
@@ -17,42 +20,41 @@ Exceptions::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provider.dns_records import (
+    APEX,
+    RecordComparison,
+    compare_records,
+    host_name,
+    record_full_name,
+    relative_record_name,
+    txt_text,
+)
+from provider.models import DnsRecord
+
 __all__ = [
-    "APEX",
     "STANDARD_RECORDS",
     "TXT_CHUNK_LENGTH",
     "PlannedRecord",
     "RecordPlanMismatchError",
     "format_content",
     "format_records_for_humans",
-    "full_name",
     "match_records",
     "plan_records",
     "quote_txt",
-    "records_fingerprint",
     "records_to_publish",
-    "relative_name",
-    "unquote_txt",
 ]
-
-APEX = "@"
-"""The platform's name for the domain itself."""
 
 TXT_CHUNK_LENGTH = 255
 """A TXT character-string holds at most 255 bytes; longer values are split (RFC 1035 section 3.3)."""
 
 # A DKIM selector token is one DNS label; this keeps a typo from becoming a record name.
 _TOKEN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-# One or more quoted character-strings separated by blanks: `"a" "b"`.
-_QUOTED_STRINGS_RE = re.compile(r'^\s*(?:"(?:[^"\\]|\\.)*"\s*)+$')
-_QUOTED_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class PlannedRecord:
 
     def full_name(self, domain: str) -> str:
         """The record's fully qualified name under ``domain`` (no trailing dot)."""
-        return full_name(self.name, domain)
+        return record_full_name(self.name, domain)
 
     def describe(self, domain: str) -> str:
         """``TXT resend._domainkey.acme.com (DKIM)``: how error messages name the record."""
@@ -122,50 +124,12 @@ def plan_records(dkim_cname_tokens: Sequence[str] | None = None) -> tuple[Planne
     return legacy + tuple(record for record in STANDARD_RECORDS if record.role != "dkim")
 
 
-def full_name(name: str, domain: str) -> str:
-    """Qualify a platform record name: ``@`` -> ``acme.com``, ``send`` -> ``send.acme.com``.
-
-    A name that is already fully qualified under ``domain`` (Resend returns tracking records that way)
-    is kept as it is.
-    """
-    relative = relative_name(name, domain)
-    return domain if relative == APEX else f"{relative}.{domain}"
-
-
-def relative_name(name: str, domain: str) -> str:
-    """The name relative to ``domain``, lowercase, ``@`` for the domain itself."""
-    cleaned = name.strip().rstrip(".").lower()
-    if cleaned in ("", APEX, domain):
-        return APEX
-    suffix = f".{domain}"
-    if cleaned.endswith(suffix):
-        return cleaned[: -len(suffix)]
-    return cleaned
-
-
-def unquote_txt(value: str) -> str:
-    """The text a TXT value carries, without zone-file quoting.
-
-    Accepts a bare value (``v=DMARC1; p=none;``), a quoted one (``"v=spf1 ... ~all"``, as Resend returns
-    SPF) and quoted chunks (``"abc" "def"``, joined without a separator as DNS does).
-    """
-    stripped = value.strip()
-    if _QUOTED_STRINGS_RE.match(stripped):
-        stripped = "".join(_QUOTED_STRING_RE.findall(stripped))
-    # A stray quote inside the text would make the quoted form ambiguous; DKIM, SPF and DMARC never hold one.
-    return stripped.replace('"', "")
-
-
 def quote_txt(value: str) -> str:
     """TXT content as Cloudflare stores it: one quoted string, or quoted 255-character chunks."""
-    text = unquote_txt(value)
+    text = txt_text(value)
     chunks = [text[start : start + TXT_CHUNK_LENGTH] for start in range(0, len(text), TXT_CHUNK_LENGTH)]
-    return " ".join(f'"{chunk}"' for chunk in chunks or [""])
-
-
-def _hostname(value: str) -> str:
-    # Cloudflare stores MX and CNAME targets lowercase without the trailing dot; anything else is drift.
-    return value.strip().rstrip(".").lower()
+    # Zone-file quoting: a quote or backslash inside the text is escaped (DKIM, SPF and DMARC hold none).
+    return " ".join('"' + chunk.replace("\\", "\\\\").replace('"', '\\"') + '"' for chunk in chunks or [""])
 
 
 def format_content(record_type: str, value: str) -> str:
@@ -174,17 +138,12 @@ def format_content(record_type: str, value: str) -> str:
     if kind == "TXT":
         return quote_txt(value)
     if kind in ("MX", "CNAME"):
-        return _hostname(value)
+        return host_name(value)
     return value.strip()
 
 
-def _describe_platform_record(record: Mapping[str, Any], domain: str) -> str:
-    label = record.get("record") or "no purpose given"
-    return f"{record.get('type', '?')} {full_name(str(record.get('name', '')), domain)} ({label})"
-
-
 def match_records(
-    plan: Sequence[PlannedRecord], platform_records: Iterable[Mapping[str, Any]], domain: str
+    plan: Sequence[PlannedRecord], platform_records: Sequence[Mapping[str, Any]], domain: str
 ) -> dict[str, dict[str, Any]]:
     """Pair each planned record with the platform's record of the same type and name.
 
@@ -193,52 +152,45 @@ def match_records(
     return, so that ``pulumi up`` fails at once instead of publishing part of the set and then waiting for
     a verification that cannot succeed.
     """
-    by_key = {planned.key: planned for planned in plan}
+    records = [DnsRecord.model_validate(record) for record in platform_records]
+    comparison = compare_records([planned.key for planned in plan], records, domain)
+    if not comparison.agrees:
+        raise RecordPlanMismatchError(_mismatch_message(plan, comparison, domain))
+    by_key = {planned.key: planned.role for planned in plan}
     matched: dict[str, dict[str, Any]] = {}
-    unplanned: list[Mapping[str, Any]] = []
-    duplicates: list[Mapping[str, Any]] = []
-    for record in platform_records:
-        key = (str(record.get("type", "")).upper(), relative_name(str(record.get("name", "")), domain))
-        planned = by_key.get(key)
-        if planned is None:
-            unplanned.append(record)
-        elif planned.role in matched:
-            duplicates.append(record)
-        else:
-            matched[planned.role] = dict(record)
-    missing = [planned for planned in plan if planned.role not in matched]
-    if unplanned or missing or duplicates:
-        raise RecordPlanMismatchError(_mismatch_message(domain, unplanned, missing, duplicates))
+    for record, raw in zip(records, platform_records, strict=True):
+        key = (record.type, relative_record_name(record.name, domain))
+        if comparison.matched.get(key) is record:
+            matched[by_key[key]] = dict(raw)
     return matched
 
 
-def _mismatch_message(
-    domain: str,
-    unplanned: Sequence[Mapping[str, Any]],
-    missing: Sequence[PlannedRecord],
-    duplicates: Sequence[Mapping[str, Any]],
-) -> str:
+def _describe_with_purpose(record: DnsRecord, domain: str) -> str:
+    return f"{record.type} {record_full_name(record.name, domain)} ({record.record or 'no purpose given'})"
+
+
+def _mismatch_message(plan: Sequence[PlannedRecord], comparison: RecordComparison, domain: str) -> str:
     problems: list[str] = []
-    if unplanned:
+    if comparison.unplanned:
         names = "; ".join(
-            f"{_describe_platform_record(record, domain)} = {record.get('value', '')}" for record in unplanned
+            f"{_describe_with_purpose(record, domain)} = {record.value}" for record in comparison.unplanned
         )
         problems.append(f"the platform returned records this component does not publish: {names}")
-    if missing:
-        names = "; ".join(planned.describe(domain) for planned in missing)
+    if comparison.missing:
+        by_key = {planned.key: planned for planned in plan}
+        names = "; ".join(by_key[key].describe(domain) for key in comparison.missing)
         problems.append(f"the platform did not return these planned records: {names}")
-    if duplicates:
-        names = "; ".join(_describe_platform_record(record, domain) for record in duplicates)
+    if comparison.duplicates:
+        names = "; ".join(_describe_with_purpose(record, domain) for record in comparison.duplicates)
         problems.append(f"the platform returned more than one record of the same type and name: {names}")
     hint = (
         "The platform's record shape differs from the documented one (DKIM TXT resend._domainkey, "
         "SPF MX and TXT send, DMARC TXT _dmarc, inbound MX on the domain)."
     )
     tokens = [
-        relative_name(str(record.get("name", "")), domain).split(".", 1)[0]
-        for record in unplanned
-        if str(record.get("type", "")).upper() == "CNAME"
-        and relative_name(str(record.get("name", "")), domain).endswith("._domainkey")
+        relative_record_name(record.name, domain).split(".", 1)[0]
+        for record in comparison.unplanned
+        if record.type == "CNAME" and relative_record_name(record.name, domain).endswith("._domainkey")
     ]
     if tokens:
         hint += (
@@ -282,30 +234,13 @@ def records_to_publish(
                 "record": planned.record,
                 "type": planned.type,
                 "name": planned.full_name(domain),
-                "value": unquote_txt(raw_value) if planned.type == "TXT" else content,
+                "value": txt_text(raw_value) if planned.type == "TXT" else content,
                 "content": content,
                 "priority": priority,
                 "ttl": ttl,
             }
         )
     return published
-
-
-def records_fingerprint(records: Sequence[Mapping[str, Any]], zone_id: str | None = None) -> str:
-    """A short digest of what is published (zone, types, names, contents, priorities), not of ttl or comments.
-
-    The verification takes it as an input, so republishing a changed record re-runs verification while a
-    ttl or comment change does not.
-    """
-    material = {
-        "zone_id": zone_id,
-        "records": sorted(
-            [str(record["type"]), str(record["name"]), str(record["content"]), record.get("priority")]
-            for record in records
-        ),
-    }
-    digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode("utf-8"))
-    return digest.hexdigest()[:16]
 
 
 def format_records_for_humans(records: Sequence[Mapping[str, Any]]) -> str:
