@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox._config import SCOPE_MANAGE, SCOPE_READ, SandboxConfig
+from sandbox._config import SCOPE_MANAGE, SCOPE_READ, Credential, SandboxConfig
 from sandbox._errors import ApiError, ResponseDropped
 from sandbox._state import DROPPED, SandboxState
 
@@ -287,6 +287,36 @@ def _register_admin_routes(app: Flask, state: SandboxState) -> None:
     @app.get(ADMIN + "/dns")
     def admin_dns() -> dict[str, Any]:
         return state.dns_view()
+
+    @app.post(ADMIN + "/credentials")
+    def admin_add_credential() -> dict[str, Any]:
+        payload = _admin_object()
+        token, organization = _optional_text(payload, "token"), _optional_text(payload, "organization")
+        scopes = payload.get("scopes")
+        if (
+            not token
+            or not organization
+            or not isinstance(scopes, list)
+            or not all(isinstance(x, str) for x in scopes)
+        ):
+            raise ApiError(
+                400,
+                "bad_request",
+                'Send {"token": "...", "organization": "org_x", "scopes": ["email_domains:read"]}.',
+            )
+        state.add_credential(Credential(token=token, organization=organization, scopes=frozenset(scopes)))
+        return {"organization": organization, "scopes": sorted(scopes)}
+
+    @app.post(ADMIN + "/credentials/revoke")
+    def admin_revoke_credential() -> dict[str, Any]:
+        token = _optional_text(_admin_object(), "token")
+        if not token:
+            raise ApiError(
+                400, "bad_request", 'Send {"token": "..."}: the bearer token to refuse from now on.'
+            )
+        if not state.revoke_credential(token):
+            raise ApiError(404, "not_found", "The sandbox does not know that token.")
+        return {"revoked": True}
 
     @app.get(ADMIN + "/stats")
     def admin_stats() -> dict[str, Any]:

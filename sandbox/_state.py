@@ -100,7 +100,19 @@ class SandboxState:
 
     def credential(self, token: str) -> Credential | None:
         """The credential of a bearer token, or None if the sandbox does not know it."""
-        return self._credentials.get(token) if token else None
+        with self._lock:
+            return self._credentials.get(token) if token else None
+
+    def add_credential(self, credential: Credential) -> None:
+        """Accept another bearer token from now on (a token issued while the sandbox runs)."""
+        with self._lock:
+            self._credentials[credential.token] = credential
+
+    def revoke_credential(self, token: str) -> bool:
+        """Refuse ``token`` from now on (401); returns whether the sandbox knew it. The built-in
+        ``dev-token`` can be revoked too; ``reset`` brings back the start-up credentials."""
+        with self._lock:
+            return self._credentials.pop(token, None) is not None
 
     def latency_seconds(self) -> float:
         """Delay to add to the current public request."""
@@ -304,10 +316,12 @@ class SandboxState:
             return self.faults.model_dump()
 
     def reset(self) -> None:
-        """Forget every domain, DNS entry, counter and fault (settings stay), and start the random
+        """Forget every domain, DNS entry, counter, fault and credential added or revoked at run time
+        (settings stay), and start the random
         sequence (ids, injected errors) again from the seed, so a seeded run repeats after a reset."""
         with self._transaction():
             self._rng = random.Random(self.config.seed)
+            self._credentials = self.config.credentials_by_token()
             self._domains.clear()
             self._dns.clear()
             self._removed.clear()

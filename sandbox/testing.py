@@ -197,6 +197,16 @@ class SandboxAdmin:
         """Zero the counters."""
         self._call("POST", "/_sandbox/stats/reset")
 
+    def add_credential(self, token: str, organization: str, scopes: list[str]) -> None:
+        """Accept another bearer token from now on (``reset`` forgets it)."""
+        self._call(
+            "POST", "/_sandbox/credentials", {"token": token, "organization": organization, "scopes": scopes}
+        )
+
+    def revoke_credential(self, token: str) -> None:
+        """Refuse ``token`` from now on: requests with it get 401 (``reset`` restores start-up tokens)."""
+        self._call("POST", "/_sandbox/credentials/revoke", {"token": token})
+
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Change faults (``rate_limit_rps``, ``error_rate``, ``latency_ms``, ``drop_register_responses``,
         ``dns_truncate_udp``).

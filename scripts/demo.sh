@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo` / `make demo-down`: the dev stack against the local sandbox, with a local file backend.
-#   up    start the sandbox (auto-publish, short propagation delay) unless it runs, `pulumi up --yes`,
+#   up    start the sandbox (auto-publish, short propagation delay, DNS on 127.0.0.1:8853) unless it runs,
+#         `pulumi up --yes`,
 #         print the verified domain and its records
 #   down  `pulumi destroy --yes` and stop the sandbox
 # Everything lives in .demo/ (git-ignored): backend, Pulumi home, sandbox state, log and pid.
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 demo=$root/.demo
 port=${DEMO_SANDBOX_PORT:-8787}
+# Pulumi.dev.yaml points the DNS check at this port (anyreach:dnsResolvers, anyreach:dnsNameserverPort).
+dns_port=8853
 mkdir -p "$demo/backend" "$demo/home"
 
 export PULUMI_BACKEND_URL="file://$demo/backend"
@@ -31,7 +34,7 @@ start_sandbox() {
     return
   fi
   echo "sandbox: starting on 127.0.0.1:$port (log: .demo/sandbox.log)"
-  nohup .venv/bin/python -m sandbox --host 127.0.0.1 --port "$port" --auto-publish \
+  nohup .venv/bin/python -m sandbox --host 127.0.0.1 --port "$port" --dns-port "$dns_port" --auto-publish \
     --propagation-delay 2 --state "$demo/sandbox-state.json" >"$demo/sandbox.log" 2>&1 &
   echo $! >"$demo/sandbox.pid"
   for _ in $(seq 50); do sandbox_running && return; sleep 0.2; done
@@ -53,7 +56,7 @@ case "${1:-up}" in
     pulumi up --yes --stack dev
     echo
     echo "Verified domains of the dev stack (stack output \`domains\`):"
-    pulumi stack output domains --json --stack dev | .venv/bin/python scripts/print_domains.py
+    pulumi stack output domains --json --stack dev | .venv/bin/python scripts/print_domains.py --dns "127.0.0.1:$dns_port"
     ;;
   down)
     start_sandbox

@@ -33,10 +33,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def e2e_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxAdmin]:
-    """`python -m sandbox` on a free loopback port, auto-publishing, with a short propagation delay."""
+    """`python -m sandbox` on a free loopback port with its DNS server, auto-publishing, with a short
+    propagation delay."""
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
     with sandbox_process(
-        log, "--auto-publish", "--propagation-delay", "0.5", "--verify-window", "30"
+        log, "--auto-publish", "--propagation-delay", "0.5", "--verify-window", "30", "--dns-port", "0"
     ) as admin:
         yield admin
 

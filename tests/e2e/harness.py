@@ -127,16 +127,22 @@ class PulumiProject:
         return cls(directory, env, sandbox)
 
     def run(
-        self, *args: str, stack: str | None = None, check: bool = True, timeout: float = 300
+        self,
+        *args: str,
+        stack: str | None = None,
+        check: bool = True,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run `pulumi ARGS --non-interactive [--stack STACK]`; with ``check``, raise with its output."""
+        """Run `pulumi ARGS --non-interactive [--stack STACK]` (``env`` adds variables); with ``check``,
+        raise with its output."""
         command = [str(PULUMI), *args, "--non-interactive"]
         if stack is not None:
             command += ["--stack", stack]
         result = subprocess.run(
             command,
             cwd=self.directory,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -169,22 +175,33 @@ class PulumiProject:
         self.stacks.append(name)
         if with_token:
             self.run("config", "set", "--secret", "anyreach:token", TOKEN, stack=name)
-        settings = {
+        dns_port = self.sandbox.dns()["port"]
+        settings: dict[str, Any] = {
             "baseUrl": self.sandbox.base_url,
             "organization": ORGANIZATION,
             "pollIntervalSeconds": "0.2",
+            # The DNS check asks the sandbox's DNS server only: tests never query DNS beyond loopback.
+            "dnsResolvers": [f"127.0.0.1:{dns_port}"],
+            "dnsNameserverPort": str(dns_port),
             **config,
         }
         for key, value in settings.items():
-            if isinstance(value, list):
-                # A list of objects, one `--path` assignment per field (this CLI has no `config set --json`).
-                for index, item in enumerate(value):
-                    for field_name, field_value in item.items():
-                        path = f"anyreach:{key}[{index}].{field_name}"
-                        self.run("config", "set", "--path", path, str(field_value), stack=name)
-            else:
-                self.run("config", "set", f"anyreach:{key}", str(value), stack=name)
+            self.set_config(name, key, value)
         return name
+
+    def set_config(self, stack: str, key: str, value: Any) -> None:
+        """`pulumi config set anyreach:KEY VALUE`; a list is set item by item (objects field by field)
+        with `--path` (this CLI has no `config set --json`)."""
+        if not isinstance(value, list):
+            self.run("config", "set", f"anyreach:{key}", str(value), stack=stack)
+            return
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                for field_name, field_value in item.items():
+                    path = f"anyreach:{key}[{index}].{field_name}"
+                    self.run("config", "set", "--path", path, str(field_value), stack=stack)
+            else:
+                self.run("config", "set", "--path", f"anyreach:{key}[{index}]", str(item), stack=stack)
 
     def outputs(self, stack: str) -> dict[str, Any]:
         """`pulumi stack output --json`."""
@@ -195,6 +212,7 @@ class PulumiProject:
         return dict(json.loads(self.run("stack", "export", stack=stack).stdout))
 
     def destroy_all(self) -> None:
-        """Destroy every stack this project created (best effort: cleanup)."""
+        """Destroy every stack this project created (best effort: cleanup). With ``--run-program``, so
+        the current stack config's token is used (the copy stored with the stack never deletes)."""
         for stack in self.stacks:
-            self.run("destroy", "--yes", stack=stack, check=False)
+            self.run("destroy", "--yes", "--run-program", stack=stack, check=False)

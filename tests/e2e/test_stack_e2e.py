@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 DOMAIN = "e2e.example.com"
 COMPONENT = "anyreach:email:VerifiedEmailDomain"
 EMAIL_DOMAIN = "pulumi-python:dynamic/anyreach:EmailDomain"
-VERIFICATION = "pulumi-python:dynamic/anyreach:DomainVerification"
+VERIFICATION = "pulumi-python:dynamic/anyreach:DomainVerificationGroup"
+VERIFICATIONS = "email-domain-verifications"
 
 
 def _types(resources: list[dict[str, Any]]) -> list[str]:
@@ -123,10 +124,11 @@ def test_06_a_lost_record_shows_on_refresh_and_up_verifies_again(
     assert "DomainVerification" in result.stdout  # the refresh reports the verification as changed
     verification = next(r for r in _resources(project, main_stack) if r["type"] == VERIFICATION)
     assert verification["outputs"]["verified"] is False
+    assert verification["outputs"]["results"][DOMAIN]["verified"] is False
 
     preview = json.loads(project.run("preview", "--json", stack=main_stack).stdout)
     ops = {step["urn"].split("::")[-1]: step["op"] for step in preview["steps"]}
-    assert ops[f"{DOMAIN}-verification"] in ("update", "create", "replace")
+    assert ops[VERIFICATIONS] == "update"
 
     project.sandbox.publish(DOMAIN, type="TXT", name="resend._domainkey")
     verifies_before = _route_count(project, "POST /core/email-domains/{id}/verify")
@@ -142,6 +144,7 @@ def test_07_records_never_published_fail_up_within_the_deadline_listing_them(pro
     project.sandbox.set_settings(auto_publish=False)
     try:
         stack = project.new_stack("never", domain=domain, verificationTimeoutSeconds=4)
+        project.sandbox.reset_stats()
         result = project.run("up", "--yes", "--skip-preview", stack=stack, check=False)
     finally:
         project.sandbox.set_settings(auto_publish=True)
@@ -150,6 +153,12 @@ def test_07_records_never_published_fail_up_within_the_deadline_listing_them(pro
     assert f"waiting for Email Domain ({domain}) verification" in output
     for name in (f"resend._domainkey.{domain}", f"send.{domain}", f"_dmarc.{domain}"):
         assert name in output
+    # The DNS check waited: every nameserver is named with what it returned and the dig command that asks it.
+    assert "not served by every authoritative nameserver" in output
+    assert "ns1.dns.sandbox.test" in output and "NXDOMAIN" in output
+    assert f"dig +norec @127.0.0.1 -p {project.sandbox.dns()['port']} TXT _dmarc.{domain}" in output
+    assert "Traceback" not in output  # our message alone
+    assert _route_count(project, "POST /core/email-domains/{id}/verify") == 0  # never initiated too early
     [registered] = _sandbox_domains(project, domain)  # registered once, kept in state for the next up
     assert EMAIL_DOMAIN in _types(_resources(project, stack))
     assert registered["status"] != "verified"
@@ -185,9 +194,16 @@ def test_08_an_up_killed_during_verification_converges_with_one_domain(project: 
     assert project.outputs(stack)["domains"][domain]["domainId"] == registered["id"]
 
 
-def test_09_destroy_removes_the_domain_from_the_platform(project: PulumiProject, main_stack: str) -> None:
-    project.run("destroy", "--yes", stack=main_stack)
+def test_09_destroy_removes_the_domain_from_the_platform_warning_that_it_was_verified(
+    project: PulumiProject, main_stack: str
+) -> None:
+    # --run-program: the stack config of this run provides the token (README, "Credentials").
+    result = project.run("destroy", "--yes", "--run-program", stack=main_stack)
     assert _sandbox_domains(project, DOMAIN) == []
+    assert (
+        f"deleting Email Domain ({DOMAIN}): it is verified; deleting it on the platform is permanent and "
+        f"every address on {DOMAIN} stops sending and receiving mail"
+    ) in result.stdout + result.stderr
 
 
 def test_10_a_bad_domain_fails_preview_with_the_validation_message_and_no_request(

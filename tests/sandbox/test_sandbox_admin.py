@@ -274,3 +274,21 @@ def test_admin_api_refuses_non_loopback_clients(timed: SandboxServer) -> None:
 
     assert response.status_code == 403
     assert "loopback" in response.json()["error"]["message"]
+
+
+def test_tokens_can_be_issued_and_revoked_while_the_sandbox_runs(sandbox: SandboxServer) -> None:
+    sandbox.add_credential("tok_rotated_new_0001", "org_dev", ["email_domains:read"])
+    with sandbox.client("tok_rotated_new_0001") as reader:
+        assert reader.get("/core/email-domains").status_code == 200
+        assert reader.post("/core/email-domains", json={"domain": "acme.com"}).status_code == 403
+    sandbox.revoke_credential("tok_rotated_new_0001")
+    with sandbox.client("tok_rotated_new_0001") as revoked:
+        assert revoked.get("/core/email-domains").status_code == 401
+    with pytest.raises(SandboxAdminError, match="does not know that token"):
+        sandbox.revoke_credential("tok_never_issued")
+    sandbox.revoke_credential("dev-token")
+    with sandbox.client() as dev:
+        assert dev.get("/core/email-domains").status_code == 401
+    sandbox.reset()  # the start-up credentials come back
+    with sandbox.client() as dev:
+        assert dev.get("/core/email-domains").status_code == 200
