@@ -2,7 +2,8 @@
 
 Lifecycle in brief: ``check`` normalizes the name without calling the API; ``diff`` replaces on a
 change of domain or provider and on nothing else; ``create`` registers, adopting a domain this
-organization already holds (409) or whose register answer was lost, and ends by reading; ``read``
+organization already holds (409) or whose register answer was lost, and fills state from that answer
+(one request: the 2 requests/s budget is shared by every domain of the stack); ``read``
 re-reads through the refresh endpoint and drops a domain that is gone; ``delete`` deletes, and a domain
 already gone is a warning, not an error.
 """
@@ -227,12 +228,13 @@ class EmailDomainProvider(StablyPickled, pulumi.dynamic.ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        """Register the domain (or adopt it), then read it."""
+        """Register the domain (or adopt it)."""
         args = EmailDomainArgs.model_validate(props)
         with connect("registering", args.domain) as client:
             registered = register_or_adopt_domain(client, args.domain, args.email_provider)
-            state = _read_after_write(client, registered)
-        return pulumi.dynamic.CreateResult(registered.id, state.outputs())
+        # The register (or look-up) answer is the domain object itself: state is filled from it, without
+        # a second read that would spend one more request of the API's 2 requests/s.
+        return pulumi.dynamic.CreateResult(registered.id, EmailDomainState.from_domain(registered).outputs())
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         """Re-read the domain (refresh endpoint, read scope); drop it from state when it is gone."""
@@ -279,19 +281,6 @@ class EmailDomainProvider(StablyPickled, pulumi.dynamic.ResourceProvider):
             pulumi.log.warn(
                 f"deleting {ENTITY} ({label}): already gone from the platform (id {id_}); nothing to delete"
             )
-
-
-def _read_after_write(client: EmailDomainsClient, written: Domain) -> EmailDomainState:
-    """End a create by reading, as every lifecycle fills state from one place; if only the read
-    fails, the domain exists all the same, so keep what register answered rather than orphan it."""
-    try:
-        current = find_domain_by_id(client, written.id)
-    except AnyreachError as exc:
-        pulumi.log.warn(
-            f"reading Email Domain ({written.domain}): {exc}; the state holds what registering returned"
-        )
-        current = written
-    return EmailDomainState.from_domain(current or written)
 
 
 class EmailDomain(pulumi.dynamic.Resource, module="anyreach", name="EmailDomain"):
