@@ -167,9 +167,8 @@ class PulumiProject:
         )
 
     def new_stack(self, name: str, *, with_token: bool = True, **config: Any) -> str:
-        """Create stack ``name`` pointed at the sandbox, with the token as a secret and ``config`` set.
-
-        A list value is a list of objects (such as ``domains``), set field by field with ``--path``.
+        """Create stack ``name`` pointed at the sandbox (its API and its DNS server), with the token as a
+        secret and ``config`` set; a value of None leaves that key to its default. Lists: see ``set_config``.
         """
         self.run("stack", "init", name)
         self.stacks.append(name)
@@ -186,7 +185,8 @@ class PulumiProject:
             **config,
         }
         for key, value in settings.items():
-            self.set_config(name, key, value)
+            if value is not None:  # None: leave the key to its Pulumi.yaml default
+                self.set_config(name, key, value)
         return name
 
     def set_config(self, stack: str, key: str, value: Any) -> None:
