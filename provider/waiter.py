@@ -6,7 +6,8 @@ poller of the process (:func:`shared_poller`). Each job goes through the same st
     read       re-read the domain once (refresh): a verified domain is done at once (verify would mark it
                pending again), and records the stack does not publish fail at once
     dns        check every published record in DNS (provider.dns_check) until every authoritative
-               nameserver serves it; costs no API request; every 2 s, backing off to 30 s
+               nameserver serves it; costs no API request; every 2 s for 2 minutes, then backing off
+               to 30 s
     verify     initiate verification (one request)
     poll       re-read the status until it is verified, after the job's own backoff (from
                ``poll_interval_seconds``, 1.5 times longer each time, at most 10 s) but never sooner than
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL_SECONDS",
     "DEFAULT_VERIFICATION_TIMEOUT_SECONDS",
     "DNS_POLL_INTERVAL_SECONDS",
+    "DNS_STEADY_SECONDS",
     "MAX_DNS_POLL_INTERVAL_SECONDS",
     "VerificationPoller",
     "VerificationRequest",
@@ -62,7 +64,11 @@ DEFAULT_MAX_POLL_INTERVAL_SECONDS = 10.0
 DEFAULT_MAX_VERIFY_ATTEMPTS = 3
 """How many times verification is initiated (the first time, then after each ``failed``)."""
 DNS_POLL_INTERVAL_SECONDS = 2.0
-"""First pause between two DNS checks of a domain's records."""
+"""Pause between two DNS checks of a domain's records, for the first ``DNS_STEADY_SECONDS``."""
+DNS_STEADY_SECONDS = 120.0
+"""How long DNS is checked every 2 s before the pause grows: records usually appear within this time,
+and a steady interval sees each domain's records soon after they appear (so the verifications of many
+domains start spread out, as their records appear, instead of in one burst at the next long pause)."""
 MAX_DNS_POLL_INTERVAL_SECONDS = 30.0
 """Longest pause between two DNS checks (DNS can take hours; authoritative servers deserve restraint)."""
 PROGRESS_LOG_INTERVAL_SECONDS = 60.0
@@ -133,6 +139,10 @@ class _Step(Enum):
     POLL = "poll"
 
 
+_API_PRIORITY = {_Step.POLL: 0, _Step.VERIFY: 1, _Step.READ: 2}
+"""Which due API step goes first: see ``VerificationPoller._schedule``."""
+
+
 @dataclass
 class _Job:
     """The progress of one request."""
@@ -148,6 +158,7 @@ class _Job:
     attempts: int = 0
     pause: float = 0.0
     dns_pause: float = 0.0
+    dns_since: float | None = None
     last_error: AnyreachError | None = None
     last_dns: DnsCheckResult | None = None
     logged_dns: str = ""
@@ -160,7 +171,8 @@ class VerificationPoller:
     Args:
         rate_per_second: the request budget's rate (how many status reads per second all jobs share).
         clock: monotonic clock in seconds.
-        api_workers: threads for API calls (each waits for its budget slot).
+        api_workers: threads for API calls (each waits for its budget slot); few, so that the order the
+            schedule hands steps out in is the order they reach the API.
         dns_workers: threads for DNS checks.
     """
 
@@ -169,7 +181,7 @@ class VerificationPoller:
         rate_per_second: Callable[[], float],
         *,
         clock: Callable[[], float] = time.monotonic,
-        api_workers: int = 4,
+        api_workers: int = 2,
         dns_workers: int = 4,
     ) -> None:
         self._rate = rate_per_second
@@ -179,6 +191,7 @@ class VerificationPoller:
         self._sequence = itertools.count()
         self._polling = 0
         self._api = ThreadPoolExecutor(api_workers, thread_name_prefix="anyreach-verify-api")
+        self._api_free = api_workers
         self._dns = ThreadPoolExecutor(dns_workers, thread_name_prefix="anyreach-verify-dns")
         self._scheduler = threading.Thread(
             target=self._schedule, name="anyreach-verify-schedule", daemon=True
@@ -226,14 +239,49 @@ class VerificationPoller:
             self._lock.notify()
 
     def _schedule(self) -> None:
+        """Hand each due step to its pool. DNS steps go at once; an API step goes only when an API worker
+        is free, and among the due ones a status read first (it may end a verification, and every second
+        it waits is a second of detection latency), then an initiation, then a first read."""
         while True:
             with self._lock:
-                while not self._queue or self._queue[0][0] > self._clock():
-                    timeout = self._queue[0][0] - self._clock() if self._queue else None
-                    self._lock.wait(timeout)
-                _, _, job = heapq.heappop(self._queue)
-            pool = self._dns if job.step is _Step.DNS else self._api
-            pool.submit(self._run, job)
+                job = self._next_due()
+                while job is None:
+                    self._lock.wait(self._until_next_due())
+                    job = self._next_due()
+                self._queue.remove(job)
+                heapq.heapify(self._queue)
+                if job[2].step is not _Step.DNS:
+                    self._api_free -= 1
+            if job[2].step is _Step.DNS:
+                self._dns.submit(self._run, job[2])
+            else:
+                self._api.submit(self._run_api, job[2])
+
+    def _next_due(self) -> tuple[float, int, _Job] | None:
+        """The step to hand out now, if any (called with the lock held)."""
+        now = self._clock()
+        due = [entry for entry in self._queue if entry[0] <= now]
+        dns = [entry for entry in due if entry[2].step is _Step.DNS]
+        if dns:
+            return min(dns)
+        api = [entry for entry in due if entry[2].step is not _Step.DNS]
+        if api and self._api_free > 0:
+            return min(api, key=lambda entry: (_API_PRIORITY[entry[2].step], entry[0], entry[1]))
+        return None
+
+    def _until_next_due(self) -> float | None:
+        """How long the scheduler may sleep (called with the lock held); a free worker wakes it too."""
+        now = self._clock()
+        later = [entry[0] - now for entry in self._queue if entry[0] > now]
+        return min(later) if later else None
+
+    def _run_api(self, job: _Job) -> None:
+        try:
+            self._run(job)
+        finally:
+            with self._lock:
+                self._api_free += 1
+                self._lock.notify()
 
     def _next_poll_delay(self, job: _Job) -> float:
         """The job's own backoff, but never sooner than its share of the budget."""
@@ -300,7 +348,7 @@ class VerificationPoller:
             return self._end(job, domain=domain)
         if domain.status is DomainStatus.FAILED:
             # The attempt is over: check DNS again before initiating another one.
-            job.dns_pause = request.settings.dns_poll_interval_seconds
+            job.dns_pause, job.dns_since = request.settings.dns_poll_interval_seconds, None
             self._set_step(job, _Step.DNS)
             return 0.0 if job.attempts < request.settings.max_verify_attempts else self._out_of_attempts(job)
         if self._clock() >= job.deadline:
@@ -327,8 +375,13 @@ class VerificationPoller:
                 f"not served yet:\n{described}"
             )
             job.logged_dns, job.logged_at = described, now
+        if job.dns_since is None:
+            job.dns_since = now
         delay = job.dns_pause
-        job.dns_pause = min(job.dns_pause * _BACKOFF_FACTOR, request.settings.max_dns_poll_interval_seconds)
+        if now - job.dns_since >= DNS_STEADY_SECONDS:
+            job.dns_pause = min(
+                job.dns_pause * _BACKOFF_FACTOR, request.settings.max_dns_poll_interval_seconds
+            )
         return min(delay, max(0.0, job.deadline - now))
 
     def _retry_later(self, job: _Job) -> float | None:

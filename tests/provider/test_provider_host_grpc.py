@@ -8,6 +8,7 @@ import base64
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from provider import DomainVerificationProvider, EmailDomainProvider
-from sandbox.testing import SandboxServer
-from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN
+from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
+from sandbox import SandboxConfig
+from sandbox.testing import ManualClock, SandboxServer
+from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, SANDBOX_CREDENTIALS, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine encodes an unknown value
@@ -355,3 +357,185 @@ def test_blobs_written_by_earlier_releases_still_work_in_the_provider_host(
     delete(host, VERIFICATION_URN, domain_id, {**verification, "__provider": blob})
     delete(host, EMAIL_DOMAIN_URN, domain_id, {**refreshed, "__provider": legacy})
     assert sandbox.domains() == []
+
+
+# -- many domains at once, and a host whose engine is gone ------------------------------------------
+
+GROUP_URN = "urn:pulumi:dev::anyreach::pulumi-python:dynamic/anyreach:DomainVerificationGroup::verifications"
+GROUP_BLOB = sdk_blob(DomainVerificationGroupProvider())
+
+
+@pytest.fixture
+def slow_dns(tmp_path: Path) -> Iterator[tuple[SandboxServer, ManualClock]]:
+    """A sandbox whose clock the test moves: records become visible in its DNS only when it says so."""
+    clock = ManualClock()
+    config = SandboxConfig(
+        clock=clock,
+        dns_port=0,
+        credentials=SANDBOX_CREDENTIALS,
+        propagation_delay=30,
+        check_delay=1,
+        auto_publish=True,
+    )
+    with SandboxServer(config) as server:
+        yield server, clock
+
+
+def configured_host(tmp_path: Path, sandbox: SandboxServer, name: str) -> tuple[Host, grpc.Channel]:
+    """A provider host configured with our credentials for ``sandbox``."""
+    running, channel = start_host(tmp_path, name)
+    config = {
+        "anyreach:token": {**SECRET_SIG, "value": OUR_TOKEN},
+        "anyreach:organization": OUR_ORG,
+        "anyreach:baseUrl": sandbox.base_url,
+    }
+    running.call("Configure", provider_pb2.ConfigureRequest(args=struct(config), acceptSecrets=True))
+    return running, channel
+
+
+def group_props(sandbox: SandboxServer, names: list[str]) -> dict[str, Any]:
+    """A group of the sandbox's registered ``names``, checking DNS against the sandbox's DNS server."""
+    members = []
+    for held in sandbox.domains():
+        if held["domain"] not in names:
+            continue
+        records = []
+        for record in held["dns_records"]:
+            name = held["domain"] if record["name"] == "@" else f"{record['name']}.{held['domain']}"
+            value = record["value"].strip('"') if record["type"] == "TXT" else record["value"]
+            records.append(
+                {"type": record["type"], "name": name, "value": value, "priority": record.get("priority")}
+            )
+        members.append(
+            {
+                "domain_id": held["id"],
+                "domain": held["domain"],
+                "dns_records": records,
+                "poll_interval_seconds": 0.05,
+            }
+        )
+    return {
+        "members": members,
+        "dns_check": "authoritative",
+        "dns_resolvers": [f"127.0.0.1:{sandbox.dns_port}"],
+        "dns_nameserver_port": sandbox.dns_port,
+        "__provider": GROUP_BLOB,
+    }
+
+
+def test_sixteen_domains_wait_in_one_call_while_other_calls_go_on(
+    tmp_path: Path, slow_dns: tuple[SandboxServer, ManualClock]
+) -> None:
+    sandbox, clock = slow_dns
+    names = [f"wave-{i}.example.com" for i in range(16)]
+    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
+        for name in names:
+            http.post("/core/email-domains", json={"domain": name}).raise_for_status()
+    host, channel = configured_host(tmp_path, sandbox, "group")
+    try:
+        waiting: dict[str, Any] = {}
+        group = threading.Thread(
+            target=lambda: waiting.update(outs=create(host, GROUP_URN, group_props(sandbox, names)))
+        )
+        group.start()
+        # The SDK's host serves every call on 4 threads. While the group waits for its 16 domains (their
+        # records are not in DNS yet), more calls than the host's other threads complete.
+        others = [
+            threading.Thread(
+                target=lambda n=n: create(
+                    host,
+                    EMAIL_DOMAIN_URN,
+                    {"domain": f"other-{n}.example.com", "__provider": EMAIL_DOMAIN_BLOB},
+                )
+            )
+            for n in range(6)
+        ]
+        for thread in others:
+            thread.start()
+        for thread in others:
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "a call waited behind the verifications"
+        assert (
+            group.is_alive()
+            and sandbox.stats()["by_route"].get("POST /core/email-domains/{id}/verify") is None
+        )
+        # DNS serves the records: every domain is verified, each with exactly one verify.
+        clock.advance(31)
+        wait_for(
+            lambda: (
+                sum(sandbox.stats()["by_route"].get("POST /core/email-domains/{id}/verify", {}).values())
+                == 16
+            ),
+            "16 verifies",
+        )
+        clock.advance(2)
+        group.join(timeout=60)
+        assert not group.is_alive()
+        _, outs = waiting["outs"]
+        assert outs["verified"] is True
+        assert sorted(outs["results"]) == sorted(names)
+        assert all(result["verified"] for result in outs["results"].values())
+        assert sum(sandbox.stats()["by_route"]["POST /core/email-domains/{id}/verify"].values()) == 16
+    finally:
+        stop_host(host, channel)
+
+
+FAKE_ENGINE = """
+import subprocess, sys, time
+host = subprocess.Popen([sys.argv[1], "-u", "-m", "pulumi.dynamic"], stdout=subprocess.PIPE, cwd=sys.argv[2])
+print(host.pid, host.stdout.readline().decode().strip(), flush=True)
+time.sleep(3600)
+"""
+
+
+def test_the_host_stops_calling_the_api_when_its_engine_is_killed(
+    tmp_path: Path, slow_dns: tuple[SandboxServer, ManualClock]
+) -> None:
+    sandbox, _ = slow_dns
+    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
+        http.post("/core/email-domains", json={"domain": "orphan.example.com"}).raise_for_status()
+    # An engine stand-in: a process named `pulumi` (what the watchdog looks for) that starts the host.
+    engine_binary = tmp_path / "pulumi"
+    engine_binary.symlink_to(sys.executable)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANYREACH_")}
+    env.pop("PYTHONPATH", None)
+    printed = tmp_path / "host-stderr.log"
+    with printed.open("wb") as stderr:  # the host inherits it
+        engine = subprocess.Popen(
+            [str(engine_binary), "-c", FAKE_ENGINE, sys.executable, str(ROOT)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+        )
+    assert engine.stdout is not None
+    host_pid, port = (int(word) for word in engine.stdout.readline().split())
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    stub = provider_pb2_grpc.ResourceProviderStub(channel)
+    config = {
+        "anyreach:token": OUR_TOKEN,
+        "anyreach:organization": OUR_ORG,
+        "anyreach:baseUrl": sandbox.base_url,
+    }
+    stub.Configure(provider_pb2.ConfigureRequest(args=struct(config)))
+    props = group_props(sandbox, ["orphan.example.com"])
+    props["dns_check"] = "off"  # so that it polls the API, which is what must stop
+    waiting = stub.Create.future(provider_pb2.CreateRequest(urn=GROUP_URN, properties=struct(props)))
+    wait_for(lambda: sandbox.stats()["total"] >= 4, "the host polls the API")
+
+    engine.kill()
+    engine.wait(timeout=30)
+    wait_for(
+        lambda: (
+            not Path(f"/proc/{host_pid}").exists()
+            or "Z" in Path(f"/proc/{host_pid}/stat").read_text().split(")")[-1][:3]
+        ),
+        "the host process ended",
+    )
+    after = sandbox.stats()["total"]
+    # Nobody is left to call the API: the count does not move while the poll interval passes many times.
+    threading.Event().wait(1.0)
+    assert sandbox.stats()["total"] == after
+    channel.close()
+    assert waiting.exception() is not None
+    assert "the pulumi process that started this provider host is gone" in printed.read_text()
