@@ -270,23 +270,16 @@ def normalization_warning(where: str, written: str, canonical: str) -> str | Non
     return None
 
 
-class DomainSettings(BaseModel):
-    """The settings of one verified email domain, shared by the component's arguments (Python names) and
-    the entries of the stack config (camelCase keys); each rule lives in the field types above."""
+class DomainTuning(BaseModel):
+    """How a domain is published, verified and kept: settings a stack config may give stack-wide and per
+    domain, and the component takes as arguments (camelCase aliases for the stack config)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    # Required: the default is validated, so a missing domain gets the same message as an empty one.
-    domain: DomainName = Field(default="", validate_default=True)
-    """The domain to send and receive on (canonical form), or the platform domain."""
-    zone_id: ZoneId = Field(default=None, alias="zoneId")
-    """Cloudflare zone id; None for manual DNS."""
-    dkim_cname_tokens: DkimTokens = Field(default=None, alias="dkimCnameTokens")
-    """Tokens of legacy DKIM CNAME records."""
     verification_timeout_seconds: PositiveSeconds = Field(default=None, alias="verificationTimeoutSeconds")
     """How long ``pulumi up`` waits for the domain to verify; None keeps the default."""
     poll_interval_seconds: PollSeconds = Field(default=None, alias="pollIntervalSeconds")
-    """First pause between two status reads while waiting; None keeps the default."""
+    """First pause between initiating verification and reading its status; None keeps the default."""
     max_verify_attempts: PositiveWholeNumber = Field(default=None, alias="maxVerifyAttempts")
     """How many times verification may be initiated; None keeps the default."""
     ttl: RecordTtl = Field(default=None, alias="recordTtl")
@@ -295,6 +288,19 @@ class DomainSettings(BaseModel):
     """Protect the registered domain and its records: ``pulumi destroy`` and removals fail."""
     retain_on_delete: Flag = Field(default=None, alias="retainOnDelete")
     """Leave the domain registered and its records published when the stack stops managing them."""
+
+
+class DomainSettings(DomainTuning):
+    """The settings of one verified email domain, shared by the component's arguments (Python names) and
+    the entries of the stack config (camelCase keys); each rule lives in the field types above."""
+
+    # Required: the default is validated, so a missing domain gets the same message as an empty one.
+    domain: DomainName = Field(default="", validate_default=True)
+    """The domain to send and receive on (canonical form), or the platform domain."""
+    zone_id: ZoneId = Field(default=None, alias="zoneId")
+    """Cloudflare zone id; None for manual DNS."""
+    dkim_cname_tokens: DkimTokens = Field(default=None, alias="dkimCnameTokens")
+    """Tokens of legacy DKIM CNAME records."""
 
     @model_validator(mode="after")
     def _platform_domain_has_no_zone(self) -> DomainSettings:

@@ -34,19 +34,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from components.fields import (
     AUTOMATIC_TTL,
     DnsCheckField,
     DnsResolvers,
     DomainSettings,
-    Flag,
+    DomainTuning,
     NameserverPort,
-    PollSeconds,
-    PositiveSeconds,
-    PositiveWholeNumber,
-    RecordTtl,
     allows_mixed_scripts,
     check_lookalike,
     describe_problem,
@@ -90,9 +86,9 @@ def _alias(name: str) -> str:
     return info.alias if info is not None and info.alias else name
 
 
-DOMAIN_ENTRY_KEYS = tuple(_alias(name) for name in DomainEntry.model_fields)
-"""Keys an entry of ``anyreach:domains`` may hold."""
 _SINGLE_DOMAIN_KEYS = ("domain", "zoneId", "dkimCnameTokens")
+DOMAIN_ENTRY_KEYS = (*_SINGLE_DOMAIN_KEYS, *(_alias(name) for name in DomainTuning.model_fields))
+"""Keys an entry of ``anyreach:domains`` may hold."""
 _ENTRY_EXAMPLE = '[{"domain": "acme.com", "zoneId": "<zone id>"}]'
 
 
@@ -120,17 +116,12 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class _StackSettings(BaseModel):
-    """The stack-wide keys. Field order is the order problems are reported in."""
+class _StackSettings(DomainTuning):
+    """The stack-wide keys: the tuning every domain inherits unless its entry sets its own, then the
+    stack's own keys. Field order is the order problems are reported in."""
 
     model_config = ConfigDict(extra="ignore", validate_by_alias=True, validate_by_name=False)
 
-    verification_timeout_seconds: PositiveSeconds = Field(default=None, alias="verificationTimeoutSeconds")
-    poll_interval_seconds: PollSeconds = Field(default=None, alias="pollIntervalSeconds")
-    max_verify_attempts: PositiveWholeNumber = Field(default=None, alias="maxVerifyAttempts")
-    ttl: RecordTtl = Field(default=None, alias="recordTtl")
-    protect: Flag = None
-    retain_on_delete: Flag = Field(default=None, alias="retainOnDelete")
     allow_mixed_script_domains: Annotated[tuple[str, ...], BeforeValidator(_json_value)] = Field(
         default=(), alias="allowMixedScriptDomains"
     )

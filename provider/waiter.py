@@ -38,7 +38,7 @@ from provider.dns_check import DnsChecker, DnsCheckResult, DnsCheckSettings, Exp
 from provider.dns_records import RecordKey, compare_records, describe_record, record_full_name
 from provider.errors import AnyreachError, DomainVerificationError
 from provider.models import DnsRecord, Domain, DomainStatus
-from provider.status import initiate_verification, status_domain
+from provider.status import StatusStep, initiate_verification, status_domain
 
 __all__ = [
     "DEFAULT_MAX_POLL_INTERVAL_SECONDS",
@@ -311,49 +311,69 @@ class VerificationPoller:
 
     def _advance(self, job: _Job) -> float | None:
         """Run the job's current step; return when to run the next one, or None when the job ended."""
-        request = job.request
-        if job.step is _Step.READ:
-            domain, job.last_error = status_domain(job.client, request.domain_id)
-            if domain is None:
-                return self._retry_later(job)
+        steps = {
+            _Step.READ: self._read,
+            _Step.DNS: self._check_dns,
+            _Step.VERIFY: self._verify,
+            _Step.POLL: self._poll,
+        }
+        return steps[job.step](job)
+
+    @staticmethod
+    def _observe(job: _Job, step: StatusStep) -> Domain | None:
+        """Keep what a status step saw (the domain, or the transient error); return the domain."""
+        domain, job.last_error = step
+        if domain is not None:
             job.domain = domain
-            if domain.is_verified:
-                return self._end(job, domain=domain)
-            unplanned = _unplanned(domain, request)
-            if unplanned:
-                return self._end(job, error=unplanned_records_error(domain, unplanned))
-            self._set_step(job, _Step.DNS)
-            return 0.0
-        if job.step is _Step.DNS:
-            return self._check_dns(job)
-        if job.step is _Step.VERIFY:
-            if self._clock() >= job.deadline:
-                return self._end(job, error=self._timeout_error(job))
-            if job.attempts >= request.settings.max_verify_attempts:
-                return self._end(job, error=self._attempts_error(job))
-            domain, job.last_error = initiate_verification(job.client, request.domain_id)
-            if domain is None:
-                return self._retry_later(job)
-            job.domain, job.attempts = domain, job.attempts + 1
-            if domain.is_verified:
-                return self._end(job, domain=domain)
-            job.pause = request.settings.poll_interval_seconds
-            self._set_step(job, _Step.POLL)
-            return self._next_poll_delay(job)
-        domain, job.last_error = status_domain(job.client, request.domain_id)
+        return domain
+
+    def _read(self, job: _Job) -> float | None:
+        """The first read: done if verified, failed at once if the platform asks for unplanned records."""
+        domain = self._observe(job, status_domain(job.client, job.request.domain_id))
         if domain is None:
             return self._retry_later(job)
-        job.domain = domain
+        if domain.is_verified:
+            return self._end(job, domain=domain)
+        unplanned = _unplanned(domain, job.request)
+        if unplanned:
+            return self._end(job, error=unplanned_records_error(domain, unplanned))
+        self._set_step(job, _Step.DNS)
+        return 0.0
+
+    def _verify(self, job: _Job) -> float | None:
+        """Initiate an attempt (DNS serves every record now)."""
+        settings = job.request.settings
+        if self._clock() >= job.deadline:
+            return self._end(job, error=self._timeout_error(job))
+        if job.attempts >= settings.max_verify_attempts:
+            return self._end(job, error=self._attempts_error(job))
+        domain = self._observe(job, initiate_verification(job.client, job.request.domain_id))
+        if domain is None:
+            return self._retry_later(job)
+        job.attempts += 1
+        if domain.is_verified:
+            return self._end(job, domain=domain)
+        job.pause = settings.poll_interval_seconds
+        self._set_step(job, _Step.POLL)
+        return self._next_poll_delay(job)
+
+    def _poll(self, job: _Job) -> float | None:
+        """Read the status of the attempt: verified ends the job, failed goes back to the DNS check."""
+        settings = job.request.settings
+        domain = self._observe(job, status_domain(job.client, job.request.domain_id))
+        if domain is None:
+            return self._retry_later(job)
         if domain.is_verified:
             return self._end(job, domain=domain)
         if domain.status is DomainStatus.FAILED:
-            # The attempt is over: check DNS again before initiating another one.
-            job.dns_pause, job.dns_since = request.settings.dns_poll_interval_seconds, None
+            if job.attempts >= settings.max_verify_attempts:
+                return self._end(job, error=self._attempts_error(job))
+            job.dns_pause, job.dns_since = settings.dns_poll_interval_seconds, None
             self._set_step(job, _Step.DNS)
-            return 0.0 if job.attempts < request.settings.max_verify_attempts else self._out_of_attempts(job)
+            return 0.0
         if self._clock() >= job.deadline:
             return self._end(job, error=self._timeout_error(job))
-        job.pause = min(job.pause * _BACKOFF_FACTOR, request.settings.longest_pause)
+        job.pause = min(job.pause * _BACKOFF_FACTOR, settings.longest_pause)
         return self._next_poll_delay(job)
 
     def _check_dns(self, job: _Job) -> float | None:
@@ -397,9 +417,6 @@ class VerificationPoller:
         """End the job; returns None ("no next step"), so a step can ``return self._end(...)``."""
         self._finish(job, domain=domain, error=error)
         return None
-
-    def _out_of_attempts(self, job: _Job) -> float | None:
-        return self._end(job, error=self._attempts_error(job))
 
     def _finish(self, job: _Job, *, domain: Domain | None = None, error: BaseException | None = None) -> None:
         self._set_step(job, _Step.READ)

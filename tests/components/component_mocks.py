@@ -84,6 +84,8 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     custom: bool
+    protect: bool = False
+    retain_on_delete: bool = False
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -105,6 +107,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object),
                     custom=request.custom,
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

@@ -20,7 +20,7 @@ from component_mocks import (
 )
 from pulumi.output import Unknown
 
-from components import VerifiedEmailDomain, VerifiedEmailDomainArgs
+from components import VerificationGroup, VerifiedEmailDomain, VerifiedEmailDomainArgs
 from components.record_plan import RecordPlanMismatchError
 
 RECORD_ROLES = ["dkim", "spf-mx", "spf-txt", "dmarc", "inbound-mx"]
@@ -360,3 +360,91 @@ def _root(error: BaseException) -> BaseException:
     while (error.__cause__ or error.__context__) is not None:
         error = error.__cause__ or error.__context__  # type: ignore[assignment]
     return error
+
+
+def test_components_sharing_a_group_wait_in_one_verification_and_keep_their_own_outputs(
+    harness: Harness,
+) -> None:
+    def program() -> pulumi.Output[Any]:
+        with VerificationGroup("verifications") as group:
+            first = VerifiedEmailDomain(
+                "first", domain="first.example.com", zone_id=ZONE, verification_group=group
+            )
+            second = VerifiedEmailDomain("second", domain="second.example.com", verification_group=group)
+        return pulumi.Output.all(outputs_of(first), outputs_of(second))
+
+    first, second = harness.run(program)
+    (group,) = harness.of_type(VERIFICATION_TYPE)
+    assert group.name == "verifications"
+    assert [member["domain"] for member in group.inputs["members"]] == [
+        "first.example.com",
+        "second.example.com",
+    ]
+    # It waits for the records of both components, and each component reads its own result.
+    depends = set(group.dependencies)
+    assert {
+        harness.named("first-domain").urn,
+        harness.named("first-dkim").urn,
+        harness.named("second-domain").urn,
+    } <= depends
+    assert (first["status"], first["verified"], second["status"], second["verified"]) == (
+        "verified",
+        True,
+        "verified",
+        True,
+    )
+    assert [r.name for r in harness.registrations if r.name.endswith("-verification")] == []
+
+
+def test_a_group_the_program_never_closes_is_closed_when_the_program_body_returns(harness: Harness) -> None:
+    def program() -> pulumi.Output[Any]:
+        group = VerificationGroup("forgotten")
+        component = VerifiedEmailDomain("acme", domain="acme.com", verification_group=group)
+        return outputs_of(component)
+
+    outputs = harness.run(program)
+    assert outputs["verified"] is True
+    assert [r.name for r in harness.of_type(VERIFICATION_TYPE)] == ["forgotten"]
+
+
+def test_a_closed_group_takes_no_more_domains(harness: Harness) -> None:
+    def program() -> None:
+        with VerificationGroup("closed") as group:
+            VerifiedEmailDomain("one", domain="one.example.com", verification_group=group)
+        VerifiedEmailDomain("two", domain="two.example.com", verification_group=group)
+
+    with pytest.raises(Exception) as caught:
+        harness.run(program)
+    assert "adding two.example.com to verification group closed: the group is closed" in _chain(caught.value)
+
+
+def test_protect_and_retain_on_delete_reach_the_domain_and_its_records_not_the_verification(
+    harness: Harness,
+) -> None:
+    harness.run(lambda: acme(protect=True, retain_on_delete=True))
+    for name in ["acme-domain", *[f"acme-{role}" for role in RECORD_ROLES]]:
+        registration = harness.named(name)
+        assert (registration.protect, registration.retain_on_delete) == (True, True), name
+    verification = harness.named("acme-verification")
+    assert (verification.protect, verification.retain_on_delete) == (False, False)
+    unguarded = Harness()
+    unguarded.run(acme)
+    assert (unguarded.named("acme-domain").protect, unguarded.named("acme-domain").retain_on_delete) == (
+        False,
+        False,
+    )
+
+
+def test_a_lookalike_name_is_refused_unless_allowed_and_a_changed_name_is_reported(harness: Harness) -> None:
+    lookalike = "p\u0430ypal.com"  # with a Cyrillic a (U+0430)
+    with pytest.raises(ValueError) as caught:
+        harness.run(lambda: VerifiedEmailDomain("bad", domain=lookalike))
+    assert "U+0430 CYRILLIC SMALL LETTER A" in str(caught.value)
+    assert harness.registrations == []
+    allowed = Harness()
+    allowed.run(lambda: outputs_of(VerifiedEmailDomain("ok", domain=lookalike, allow_mixed_scripts=True)))
+    assert allowed.named("ok-domain").inputs["domain"] == "xn--pypal-4ve.com"
+    warnings = allowed.messages(logging.WARNING)
+    assert any(f"{lookalike!r} is registered as xn--pypal-4ve.com" in warning for warning in warnings), (
+        warnings
+    )
