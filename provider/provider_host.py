@@ -129,11 +129,14 @@ def _engine_alive(engine: tuple[int, str]) -> bool:
 
 
 def _end_this_process() -> None:
-    sys.stderr.write(
-        "anyreach: the pulumi process that started this provider host is gone; stopping, so that no "
-        "verification goes on calling the API for nobody\n"
-    )
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(
+            "anyreach: the pulumi process that started this provider host is gone; stopping, so that no "
+            "verification goes on calling the API for nobody\n"
+        )
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr was a pipe to the engine, which is gone: say nothing, but stop all the same
     # The gRPC server threads never return on their own; no state of ours needs flushing.
     os._exit(1)
 

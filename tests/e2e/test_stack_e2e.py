@@ -161,6 +161,8 @@ def test_07_records_never_published_fail_up_within_the_deadline_listing_them(pro
     assert "ns1.dns.sandbox.test" in output and "NXDOMAIN" in output
     assert f"dig +norec @127.0.0.1 -p {project.sandbox.dns()['port']} TXT _dmarc.{domain}" in output
     assert "Traceback" not in output  # our message alone
+    # While it waited, the log said which record was missing where.
+    assert f"verifying Email Domain ({domain}): waiting for DNS before initiating verification" in output
     assert _route_count(project, "POST /core/email-domains/{id}/verify") == 0  # never initiated too early
     [registered] = _sandbox_domains(project, domain)  # registered once, kept in state for the next up
     assert EMAIL_DOMAIN in _types(_resources(project, stack))
