@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from provider.dns_check import DnsCheckMode, Endpoint, parse_endpoint
+from provider.dns_records import host_name
 from provider.domain_name import PLATFORM_DOMAIN, InvalidDomainError, canonical_domain, normalize_domain
 from provider.mixed_scripts import describe_normalization, mixed_script_labels
 
@@ -264,7 +265,7 @@ def normalization_warning(where: str, written: str, canonical: str) -> str | Non
     change = describe_normalization(written, canonical)
     if change is not None:
         return f"{where}: {change.describe()}"
-    if written.strip().rstrip(".").lower() != canonical:
+    if host_name(written) != canonical:
         # Only case changed in Unicode labels; the API, DNS and the stack still show the punycode form.
         return f"{where}: {written!r} is registered as {canonical}, its ASCII (punycode) form"
     return None

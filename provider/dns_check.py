@@ -317,7 +317,7 @@ class ExpectedRecord:
         object.__setattr__(self, "type", record_type)
         if not isinstance(self.name, str):
             raise ValueError(f"DNS record name must be text, not {type(self.name).__name__}")
-        name = self.name.strip().rstrip(".").lower()
+        name = host_name(self.name)
         try:
             parsed = dns.name.from_text(name)
         except (dns.exception.DNSException, UnicodeError) as error:

@@ -34,15 +34,11 @@ RecordKey = tuple[str, str]
 """``(TYPE, relative name)``: what identifies a record among a domain's records."""
 
 
-def _clean(name: str) -> str:
-    return name.strip().rstrip(".").lower()
-
-
 def record_full_name(name: str, domain: str) -> str:
     """The fully qualified name, lowercase, without the trailing dot: ``@`` -> ``acme.com``,
     ``send`` -> ``send.acme.com``; a name already under ``domain`` (tracking records come that way) or
     ending in a dot (absolute, e.g. ``bounce.other.org.``) is kept as it is."""
-    raw, zone = name.strip().lower(), _clean(domain)
+    raw, zone = name.strip().lower(), host_name(domain)
     if raw.endswith("."):
         return raw.rstrip(".") or zone
     if raw in ("", APEX, zone) or raw.endswith(f".{zone}"):
@@ -53,7 +49,7 @@ def record_full_name(name: str, domain: str) -> str:
 def relative_record_name(name: str, domain: str) -> str:
     """The name relative to ``domain``, lowercase: ``send.acme.com`` -> ``send``; the domain -> ``@``
     (a name outside the domain stays in full)."""
-    full, zone = record_full_name(name, domain), _clean(domain)
+    full, zone = record_full_name(name, domain), host_name(domain)
     return APEX if full == zone else full.removesuffix(f".{zone}")
 
 

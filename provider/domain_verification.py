@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provider import provider_host
 from provider.connection import connect, remember_configuration
+from provider.dns_records import host_name
 from provider.domain_verification_group import verify_domains
 from provider.entry_points import StablyPickled
 from provider.find import find_domain_by_id
@@ -120,7 +121,7 @@ def _planned_key(records: Any) -> Any:
     if not isinstance(records, list):
         return records
     return sorted(
-        (str(item.get("type", "")).strip().upper(), str(item.get("name", "")).strip().rstrip(".").lower())
+        (str(item.get("type", "")).strip().upper(), host_name(str(item.get("name", ""))))
         if isinstance(item, dict)
         else ("", repr(item))
         for item in records

@@ -23,6 +23,15 @@ def test_the_domain_rules_and_the_sandbox_do_not_import_the_pulumi_sdk() -> None
     assert "pulumi" not in _modules_after("import provider.domain_name, sandbox")
 
 
+def test_the_client_and_the_dns_checker_do_not_import_the_pulumi_sdk() -> None:
+    # The layers do not leak: the client knows HTTP and the wire format, the checker DNS; only the
+    # resource modules speak Pulumi.
+    modules = _modules_after(
+        "import provider.client, provider.dns_check, provider.dns_records, provider.waiter"
+    )
+    assert "pulumi" not in modules
+
+
 @pytest.mark.parametrize(
     ("name", "module"),
     [
@@ -30,6 +39,8 @@ def test_the_domain_rules_and_the_sandbox_do_not_import_the_pulumi_sdk() -> None
         ("EmailDomainProvider", "provider.email_domain"),
         ("DomainVerification", "provider.domain_verification"),
         ("DomainVerificationProvider", "provider.domain_verification"),
+        ("DomainVerificationGroup", "provider.domain_verification_group"),
+        ("DomainVerificationGroupProvider", "provider.domain_verification_group"),
         ("DomainVerificationError", "provider.errors"),
     ],
 )
