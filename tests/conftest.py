@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from provider import connection  # noqa: E402
 from sandbox import SandboxConfig  # noqa: E402
-from sandbox.testing import SandboxServer  # noqa: E402
+from sandbox.testing import ManualClock, SandboxServer  # noqa: E402
 from tests.support import (  # noqa: E402
     FAST_CLIENT,
     FAST_SETTINGS,
@@ -46,6 +46,36 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     return sandbox_server
 
 
+@pytest.fixture(scope="session")
+def clocked_server() -> Iterator[tuple[SandboxServer, ManualClock]]:
+    """A second session sandbox whose clock only the test moves (with its DNS server): for tests in which
+    a verification must not complete, or fail, before the test says so."""
+    clock = ManualClock()
+    config = SandboxConfig(clock=clock, dns_port=0, credentials=SANDBOX_CREDENTIALS, seed=1234)
+    with SandboxServer(config) as server:
+        yield server, clock
+
+
+@pytest.fixture
+def clocked(
+    clocked_server: tuple[SandboxServer, ManualClock], fast_clients: None
+) -> tuple[SandboxServer, ManualClock]:
+    """The clocked sandbox, emptied and set to fast timings, with the providers configured for it."""
+    server, clock = clocked_server
+    server.reset()
+    server.set_settings(**FAST_SETTINGS)
+    _configure_providers(server)
+    return server, clock
+
+
+def _configure_providers(server: SandboxServer) -> None:
+    from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
+
+    request = configure_request(stack_config(server))
+    for provider_class in (EmailDomainProvider, DomainVerificationProvider, DomainVerificationGroupProvider):
+        provider_class().configure(request)
+
+
 @pytest.fixture
 def budget() -> RecordingBudget:
     """The request budget every client of the test shares."""
@@ -65,11 +95,7 @@ def fast_clients(monkeypatch: pytest.MonkeyPatch, budget: RecordingBudget) -> It
 @pytest.fixture
 def configured(fast_clients: None, sandbox: SandboxServer) -> SandboxServer:
     """Providers configured with our organization's stack config, as the provider host does it."""
-    from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
-
-    request = configure_request(stack_config(sandbox))
-    for provider_class in (EmailDomainProvider, DomainVerificationProvider, DomainVerificationGroupProvider):
-        provider_class().configure(request)
+    _configure_providers(sandbox)
     return sandbox
 
 

@@ -10,7 +10,7 @@ import pytest
 from pulumi.output import Unknown
 
 from provider import DomainVerificationError, DomainVerificationProvider, EmailDomainProvider
-from sandbox.testing import SandboxServer
+from sandbox.testing import ManualClock, SandboxServer
 from tests.support import OUR_ORG, OUR_TOKEN, CapturedLogs, wait_for
 
 PROVIDER_BLOB = "serialized-verification-provider"
@@ -153,18 +153,26 @@ def test_failed_attempts_are_reinitiated_a_bounded_number_of_times(configured: S
     assert route_count(configured, VERIFY_ROUTE) == 2
 
 
-def test_a_failed_attempt_is_reinitiated_and_then_verifies(configured: SandboxServer) -> None:
+def test_a_failed_attempt_is_reinitiated_and_then_verifies(
+    clocked: tuple[SandboxServer, ManualClock],
+) -> None:
+    # The sandbox's clock moves only when the test says so: no attempt can fail or succeed early.
+    sandbox, clock = clocked
+    sandbox.set_settings(verify_window=10, propagation_delay=5, check_delay=1)
     domain_id = register()
-    configured.set_settings(verify_window=0.3)
     provider = DomainVerificationProvider()
-    thread, outcome = run_in_thread(lambda: provider.create(verification_inputs(domain_id)))
-    wait_for(lambda: admin_view(configured)["status"] == "failed", "first attempt failed")
-    configured.set_settings(verify_window=30)
-    configured.publish("acme.com")
-    thread.join()
+    thread, outcome = run_in_thread(
+        lambda: provider.create(verification_inputs(domain_id, timeout_seconds=60))
+    )
+    wait_for(lambda: route_count(sandbox, VERIFY_ROUTE) == 1, "the first attempt started")
+    clock.advance(11)  # its window ends with nothing published: it fails
+    wait_for(lambda: route_count(sandbox, VERIFY_ROUTE) == 2, "a second attempt started after the failure")
+    sandbox.publish("acme.com")
+    clock.advance(6)  # the records become visible and the provider's check completes
+    thread.join(timeout=60)
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].outs["verified"] is True
-    assert route_count(configured, VERIFY_ROUTE) == 2
+    assert route_count(sandbox, VERIFY_ROUTE) == 2
 
 
 def test_unplanned_record_fails_at_once_naming_it(configured: SandboxServer) -> None:

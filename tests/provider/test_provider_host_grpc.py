@@ -23,9 +23,8 @@ from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
-from sandbox import SandboxConfig
 from sandbox.testing import ManualClock, SandboxServer
-from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, SANDBOX_CREDENTIALS, wait_for
+from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine encodes an unknown value
@@ -366,19 +365,13 @@ GROUP_BLOB = sdk_blob(DomainVerificationGroupProvider())
 
 
 @pytest.fixture
-def slow_dns(tmp_path: Path) -> Iterator[tuple[SandboxServer, ManualClock]]:
-    """A sandbox whose clock the test moves: records become visible in its DNS only when it says so."""
-    clock = ManualClock()
-    config = SandboxConfig(
-        clock=clock,
-        dns_port=0,
-        credentials=SANDBOX_CREDENTIALS,
-        propagation_delay=30,
-        check_delay=1,
-        auto_publish=True,
-    )
-    with SandboxServer(config) as server:
-        yield server, clock
+def slow_dns(clocked_server: tuple[SandboxServer, ManualClock]) -> tuple[SandboxServer, ManualClock]:
+    """The clocked sandbox of tests/conftest.py: records become visible in its DNS only when the test
+    says so."""
+    server, clock = clocked_server
+    server.reset()
+    server.set_settings(propagation_delay=30, check_delay=1, auto_publish=True)
+    return server, clock
 
 
 def configured_host(tmp_path: Path, sandbox: SandboxServer, name: str) -> tuple[Host, grpc.Channel]:
