@@ -113,7 +113,7 @@ class Credentials:
         return EmailDomainsClient(self.token, self.organization, self.base_url, **kwargs)
 
 
-def _pick(
+def _credential_value(
     config: Mapping[str, Any], key: str, environ: Mapping[str, str], env_var: str, config_is_current: bool
 ) -> tuple[str, CredentialSource]:
     """The value of one credential and its source, by the precedence of the module docstring."""
@@ -148,11 +148,13 @@ def resolve_credentials(
     """
     config = config or {}
     environ = os.environ if environ is None else environ
-    token, token_source = _pick(config, TOKEN_CONFIG_KEY, environ, TOKEN_ENV_VAR, config_is_current)
-    organization, organization_source = _pick(
+    token, token_source = _credential_value(
+        config, TOKEN_CONFIG_KEY, environ, TOKEN_ENV_VAR, config_is_current
+    )
+    organization, organization_source = _credential_value(
         config, ORGANIZATION_CONFIG_KEY, environ, ORGANIZATION_ENV_VAR, config_is_current
     )
-    base_url, base_url_source = _pick(
+    base_url, base_url_source = _credential_value(
         config, BASE_URL_CONFIG_KEY, environ, BASE_URL_ENV_VAR, config_is_current
     )
     missing = [name for name, value in (("token", token), ("organization", organization)) if not value]
