@@ -213,9 +213,10 @@ def reading(results: list[Result], baseline: float) -> str:
     if middle is not None:
         lines.append(
             f"- Where the time goes (N=16): wall(N) - wall(1) is about 2N / {RATE_LIMIT:g} s. The last "
-            "domain's records appear N / rate s after the first's (one request per registration), and it then waits "
-            "about as long in the request budget's queue (two requests per domain once its records appear: "
-            f"verify, then the read that sees it verified): about {2 * 16 / RATE_LIMIT:.0f} s; measured "
+            "domain's records appear N / rate s after the first's (one request per registration), and it "
+            "then waits about as long in the request budget's queue (two requests per domain once its "
+            "records appear: verify, then the read that sees it verified): about "
+            f"{2 * 16 / RATE_LIMIT:.0f} s; measured "
             f"{middle.seconds - baseline:.0f} s."
         )
     largest = max(sized, key=lambda result: result.domains, default=None)  # the budget-bound end
