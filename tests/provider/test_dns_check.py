@@ -41,7 +41,7 @@ from provider.dns_check import (
 from provider.dns_records import host_name, record_full_name, txt_text
 from sandbox import DnsEntry, DnsServer, SandboxConfig
 from sandbox.testing import ManualClock, SandboxServer
-from tests.provider.conftest_dns import (
+from tests.provider.dns_test_servers import (
     LOOPBACK,
     ScriptedDnsServer,
     StaticSource,
