@@ -20,7 +20,7 @@ help:
 	@echo "make demo-down  destroy the demo stack and stop the sandbox"
 	@echo "make test       virtualenv, lint (ruff), type-check (mypy), the whole test suite"
 	@echo "make pulumi     build the pinned Pulumi CLI + Python language host into .tools/bin"
-	@echo "make bench      benchmark pulumi up for 1, 5 and 20 domains"
+	@echo "make bench      benchmark pulumi up of 1, 4, 16 and 64 domains (about 20 minutes)"
 	@echo "make sandbox    serve the sandbox API on 127.0.0.1:8787"
 
 $(STAMP): requirements.txt requirements-dev.txt
