@@ -46,19 +46,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and its descendants at once, as a lost machine would.
-
-    The engine starts its plugins (language host, provider host) in process groups of their own, so
-    killing the CLI's group alone would leave them running.
-    """
-    for target in [pid, *descendants(pid)]:
-        try:
-            os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 class CommandFailed(RuntimeError):
     """A pulumi command exited non-zero; the message holds its output."""
 
