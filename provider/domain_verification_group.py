@@ -221,22 +221,19 @@ def verify_domains(requests: Sequence[VerificationRequest]) -> dict[str, Domain 
         return {}
     credentials = current_credentials("waiting for", requests[0].domain)
     poller = shared_poller(lambda: request_budget().rate_per_second)
-    clients = []
-    futures = {}
-    try:
-        for request in requests:
-            client = open_client("waiting for", request.domain, credentials)
-            clients.append(client)
-            futures[request.domain] = poller.submit(
+    # One client for every domain of the call: httpx clients are thread-safe, and each new one would
+    # load the CA bundle again.
+    with open_client("waiting for", requests[0].domain, credentials) as client:
+        futures = {
+            request.domain: poller.submit(
                 request,
                 client,
                 retarget=functools.partial(retargeted, domain=request.domain, credentials=credentials),
                 log=pulumi.log.info,
             )
+            for request in requests
+        }
         wait(futures.values())
-    finally:
-        for client in clients:
-            client.close()
     outcomes: dict[str, Domain | BaseException] = {}
     for name, future in futures.items():
         error = future.exception()
@@ -342,7 +339,8 @@ class DomainVerificationGroupProvider(StablyPickled, pulumi.dynamic.ResourceProv
         args = DomainVerificationGroupArgs.model_validate(news)
         old = DomainVerificationGroupState.model_validate(olds)
         old_members = {member.domain: member for member in old.members}
-        dns_changed = any(getattr(old, name) != getattr(args, name) for name in _DNS_INPUTS)
+        # A member that is unchanged and was verified when last seen costs nothing, whatever the DNS
+        # settings became: they only matter before verifying.
         known: dict[str, MemberResult] = {}
         pending = []
         for member in args.members:
@@ -350,23 +348,10 @@ class DomainVerificationGroupProvider(StablyPickled, pulumi.dynamic.ResourceProv
             unchanged = previous is not None and _member_key(previous.model_dump()) == _member_key(
                 member.model_dump()
             )
-            if unchanged and result is not None and result.verified and not dns_changed:
+            if unchanged and result is not None and result.verified:
                 known[member.domain] = result
             else:
                 pending.append(member)
-        # A verified member is kept however the DNS settings change: they only matter before verifying.
-        for member in list(pending):
-            result = old.results.get(member.domain)
-            previous = old_members.get(member.domain)
-            if (
-                dns_changed
-                and result is not None
-                and result.verified
-                and previous is not None
-                and _member_key(previous.model_dump()) == _member_key(member.model_dump())
-            ):
-                known[member.domain] = result
-                pending.remove(member)
         results = _verify_members(args, pending, known)
         return pulumi.dynamic.UpdateResult(self._state(args, results))
 

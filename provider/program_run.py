@@ -19,6 +19,7 @@ the config as current, which is what every earlier release did.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import tempfile
@@ -81,9 +82,11 @@ def _marker(engine: tuple[int, str]) -> Path | None:
     return None if directory is None else directory / f"{engine[0]}-{engine[1]}"
 
 
+@functools.cache
 def record_program_run() -> None:
     """Note that the program runs in the current deployment (called where the program constructs a
-    resource). Does nothing outside a ``pulumi`` process or without ``/proc``; never raises."""
+    resource; the work is done once per process, which serves one deployment). Does nothing outside a
+    ``pulumi`` process or without ``/proc``; never raises."""
     engine = engine_process()
     if engine is None:
         return
@@ -96,12 +99,21 @@ def record_program_run() -> None:
 
 
 def program_ran() -> bool | None:
-    """Whether the program ran in the deployment this process serves; None when it cannot be told."""
+    """Whether the program ran in the deployment this process serves; None when it cannot be told.
+    Once it has, it stays so (the host serves one deployment), and the process tree is not walked again."""
+    global _program_seen
+    if _program_seen:
+        return True
     engine = engine_process()
     if engine is None:
         return None
     marker = _marker(engine)
-    return None if marker is None else marker.exists()
+    ran = None if marker is None else marker.exists()
+    _program_seen = ran is True
+    return ran
+
+
+_program_seen = False
 
 
 def _forget_finished_runs(directory: Path) -> None:

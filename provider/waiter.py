@@ -22,7 +22,6 @@ of the engine (docs/design.md, "Verifying many domains at once").
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import math
@@ -235,7 +234,7 @@ class VerificationPoller:
 
     def _enqueue(self, job: _Job, delay: float) -> None:
         with self._lock:
-            heapq.heappush(self._queue, (self._clock() + delay, next(self._sequence), job))
+            self._queue.append((self._clock() + delay, next(self._sequence), job))
             self._lock.notify()
 
     def _schedule(self) -> None:
@@ -249,7 +248,6 @@ class VerificationPoller:
                     self._lock.wait(self._until_next_due())
                     job = self._next_due()
                 self._queue.remove(job)
-                heapq.heapify(self._queue)
                 if job[2].step is not _Step.DNS:
                     self._api_free -= 1
             if job[2].step is _Step.DNS:
