@@ -34,6 +34,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -53,6 +54,7 @@ pulumi:
 test: $(STAMP) pulumi
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	PATH="$(PULUMI_BIN):$$PATH" ANYREACH_REQUIRE_E2E=1 $(PY) -m pytest
 

@@ -22,10 +22,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from provider.dns_check import DnsCheckMode, Endpoint, parse_endpoint
-from provider.dns_records import host_name
-from provider.domain_name import PLATFORM_DOMAIN, InvalidDomainError, canonical_domain, normalize_domain
-from provider.mixed_scripts import describe_normalization, mixed_script_labels
+from provider.dns.checker import DnsCheckMode, Endpoint, parse_endpoint
+from provider.rules.domain_name import PLATFORM_DOMAIN, InvalidDomainError, canonical_domain, normalize_domain
+from provider.rules.lookalikes import describe_normalization, mixed_script_labels
+from provider.rules.records import host_name
 
 __all__ = [
     "AUTOMATIC_TTL",

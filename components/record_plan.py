@@ -11,7 +11,7 @@ way Cloudflare stores them so that a later ``pulumi refresh`` shows no drift:
   (``"a" "b"``) when longer, the form Cloudflare returns.
 
 Name qualification, TXT text and the pairing of plan and platform records are the provider's rules
-(:mod:`provider.dns_records`); this module applies them.
+(:mod:`provider.rules.records`); this module applies them.
 
 Exceptions::
 
@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provider.dns_records import (
+from provider.api.models import DnsRecord
+from provider.rules.records import (
     APEX,
     RecordComparison,
     compare_records,
@@ -35,7 +36,6 @@ from provider.dns_records import (
     relative_record_name,
     txt_text,
 )
-from provider.models import DnsRecord
 
 __all__ = [
     "STANDARD_RECORDS",
@@ -169,7 +169,9 @@ def _describe_with_purpose(record: DnsRecord, domain: str) -> str:
     return f"{record.type} {record_full_name(record.name, domain)} ({record.record or 'no purpose given'})"
 
 
-def _mismatch_message(plan: Sequence[PlannedRecord], comparison: RecordComparison, domain: str) -> str:
+def _mismatch_message(
+    plan: Sequence[PlannedRecord], comparison: RecordComparison[DnsRecord], domain: str
+) -> str:
     problems: list[str] = []
     if comparison.unplanned:
         names = "; ".join(

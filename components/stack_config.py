@@ -51,7 +51,7 @@ from components.fields import (
     normalization_warning,
     problem,
 )
-from provider.dns_check import DnsCheckMode, Endpoint
+from provider.dns.checker import DnsCheckMode, Endpoint
 
 if TYPE_CHECKING:
     from components.verified_email_domain import VerifiedEmailDomainArgs

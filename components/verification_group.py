@@ -27,7 +27,7 @@ from typing import Any, Self
 import pulumi
 
 from provider import DomainVerificationGroup
-from provider.dns_check import DnsCheckMode, Endpoint
+from provider.dns.checker import DnsCheckMode, Endpoint
 
 __all__ = ["VerificationGroup"]
 

@@ -45,7 +45,7 @@ from components.record_plan import (
 )
 from components.verification_group import VerificationGroup
 from provider import EmailDomain
-from provider.domain_name import PLATFORM_DOMAIN
+from provider.rules.domain_name import PLATFORM_DOMAIN
 
 __all__ = [
     "CLOUDFLARE_COMMENT_MAX_LENGTH",

@@ -7,7 +7,8 @@ until a caller asks for one.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from provider.client import (
+from provider.api.budget import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api.client import (
     CLIENT_VERSION,
     DEFAULT_BASE_URL,
     MANAGE_SCOPE,
@@ -15,15 +16,7 @@ from provider.client import (
     EmailDomainsClient,
     validate_base_url,
 )
-from provider.credentials import Credentials, CredentialSource, resolve_credentials
-from provider.domain_name import (
-    PLATFORM_DOMAIN,
-    InvalidDomainError,
-    canonical_domain,
-    is_platform_domain,
-    normalize_domain,
-)
-from provider.errors import (
+from provider.api.errors import (
     AnyreachError,
     ApiError,
     AuthenticationError,
@@ -38,8 +31,15 @@ from provider.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from provider.models import DnsRecord, Domain, DomainStatus, parse_domain_list
-from provider.ratelimit import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api.models import DnsRecord, Domain, DomainStatus, parse_domain_list
+from provider.resources.credentials import Credentials, CredentialSource, resolve_credentials
+from provider.rules.domain_name import (
+    PLATFORM_DOMAIN,
+    InvalidDomainError,
+    canonical_domain,
+    is_platform_domain,
+    normalize_domain,
+)
 
 __all__ = [
     "CLIENT_VERSION",
@@ -83,24 +83,28 @@ __all__ = [
 # first use, so that the client, the models and the domain-name rules (which the sandbox uses) do not
 # pull in the Pulumi SDK.
 _RESOURCE_MODULES = {
-    "DomainVerification": "provider.domain_verification",
-    "DomainVerificationProvider": "provider.domain_verification",
-    "DomainVerificationGroup": "provider.domain_verification_group",
-    "DomainVerificationGroupProvider": "provider.domain_verification_group",
-    "EmailDomain": "provider.email_domain",
-    "EmailDomainProvider": "provider.email_domain",
+    "DomainVerification": "provider.resources.domain_verification",
+    "DomainVerificationProvider": "provider.resources.domain_verification",
+    "DomainVerificationGroup": "provider.resources.domain_verification_group",
+    "DomainVerificationGroupProvider": "provider.resources.domain_verification_group",
+    "EmailDomain": "provider.resources.email_domain",
+    "EmailDomainProvider": "provider.resources.email_domain",
 }
 
 if TYPE_CHECKING:
     # Redundant aliases mark these as re-exports for type checkers and linters.
-    from provider.domain_verification import DomainVerification as DomainVerification
-    from provider.domain_verification import DomainVerificationProvider as DomainVerificationProvider
-    from provider.domain_verification_group import DomainVerificationGroup as DomainVerificationGroup
-    from provider.domain_verification_group import (
+    from provider.resources.domain_verification import DomainVerification as DomainVerification
+    from provider.resources.domain_verification import (
+        DomainVerificationProvider as DomainVerificationProvider,
+    )
+    from provider.resources.domain_verification_group import (
+        DomainVerificationGroup as DomainVerificationGroup,
+    )
+    from provider.resources.domain_verification_group import (
         DomainVerificationGroupProvider as DomainVerificationGroupProvider,
     )
-    from provider.email_domain import EmailDomain as EmailDomain
-    from provider.email_domain import EmailDomainProvider as EmailDomainProvider
+    from provider.resources.email_domain import EmailDomain as EmailDomain
+    from provider.resources.email_domain import EmailDomainProvider as EmailDomainProvider
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,8 @@ lives as long as the stack, and moving that module would strand every stack made
 So each provider pickles as a call to :func:`dynamic_provider` with the resource's kind (a short, stable
 name) and no instance state; the mapping from kind to class below is the only thing a later restructuring
 edits. Blobs written by releases before this module existed name their classes directly
-(``provider.email_domain.EmailDomainProvider``, ``provider.domain_verification.DomainVerificationProvider``);
+(``provider.email_domain.EmailDomainProvider``,
+``provider.domain_verification.DomainVerificationProvider``);
 those paths stay importable for good (docs/design.md, "What state refers to").
 """
 
@@ -20,9 +21,12 @@ from typing import Any, ClassVar
 __all__ = ["PROVIDER_CLASSES", "StablyPickled", "dynamic_provider"]
 
 PROVIDER_CLASSES: dict[str, tuple[str, str]] = {
-    "EmailDomain": ("provider.email_domain", "EmailDomainProvider"),
-    "DomainVerification": ("provider.domain_verification", "DomainVerificationProvider"),
-    "DomainVerificationGroup": ("provider.domain_verification_group", "DomainVerificationGroupProvider"),
+    "EmailDomain": ("provider.resources.email_domain", "EmailDomainProvider"),
+    "DomainVerification": ("provider.resources.domain_verification", "DomainVerificationProvider"),
+    "DomainVerificationGroup": (
+        "provider.resources.domain_verification_group",
+        "DomainVerificationGroupProvider",
+    ),
 }
 """Resource kind -> (module, class) of its dynamic provider. Kinds are never removed or renamed."""
 
@@ -45,7 +49,7 @@ def dynamic_provider(kind: str) -> Any:
 
 class StablyPickled:
     """Mixin of the dynamic providers: pickle as ``dynamic_provider(kind)``, by a stable path, carrying
-    no instance state (the providers keep none: credentials live in :mod:`provider.connection`)."""
+    no instance state (the providers keep none: credentials live in :mod:`provider.resources.connection`)."""
 
     kind: ClassVar[str]
     """The resource kind, a key of :data:`PROVIDER_CLASSES`."""

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from provider import connection  # noqa: E402
+from provider.resources import connection  # noqa: E402
 from sandbox import SandboxConfig  # noqa: E402
 from sandbox.testing import ManualClock, SandboxServer  # noqa: E402
 from tests.support import (  # noqa: E402

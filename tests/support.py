@@ -15,7 +15,7 @@ from typing import Any
 import pulumi.dynamic
 import pytest
 
-from provider.ratelimit import RequestBudget
+from provider.api.budget import RequestBudget
 from sandbox import SCOPE_MANAGE, SCOPE_READ, Credential
 from sandbox.testing import SandboxServer
 

@@ -13,7 +13,7 @@ from components.record_plan import (
     quote_txt,
     records_to_publish,
 )
-from provider.dns_records import txt_text
+from provider.rules.records import txt_text
 
 DOMAIN = "acme.com"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from provider.domain_name import InvalidDomainError, normalize_domain
+from provider.rules.domain_name import InvalidDomainError, normalize_domain
 
 from .harness import PASSPHRASE, TOKEN, PulumiProject, descendants
 

@@ -2,8 +2,8 @@
 real CLI.
 
 The fixture (tests/e2e/fixtures/upgrade_1dc6cf7, made by scripts/make_upgrade_fixture.py on release 1dc6cf7)
-holds a two-domain stack whose resources were pickled by module path (``provider.email_domain.
-EmailDomainProvider``, ``provider.domain_verification.DomainVerificationProvider``), one
+holds a two-domain stack whose resources were pickled by module path (``provider.resources.email_domain.
+EmailDomainProvider``, ``provider.resources.domain_verification.DomainVerificationProvider``), one
 ``DomainVerification`` per domain, and the sandbox state it belongs to. In the manner of Pulumi's provider
 upgrade tests: import, then refresh, preview, up, destroy with today's code.
 """

@@ -23,7 +23,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from provider.dns_check import Endpoint
+from provider.dns.checker import Endpoint
 from sandbox import DnsEntry, DnsSnapshot
 
 LOOPBACK = "127.0.0.1"

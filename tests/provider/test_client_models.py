@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provider.models import DnsRecord, Domain, DomainStatus, parse_domain_list
+from provider.api.models import DnsRecord, Domain, DomainStatus, parse_domain_list
 
 DOMAIN = {
     "id": "dom_1",

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from provider import ratelimit
-from provider.client import EmailDomainsClient
-from provider.errors import (
+from provider.api import budget as ratelimit
+from provider.api.budget import RequestBudget
+from provider.api.client import EmailDomainsClient
+from provider.api.errors import (
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
@@ -23,8 +24,7 @@ from provider.errors import (
     ServerError,
     TransportError,
 )
-from provider.models import DomainStatus
-from provider.ratelimit import RequestBudget
+from provider.api.models import DomainStatus
 from sandbox.testing import SandboxServer
 from tests.support import (
     FAST_CLIENT,

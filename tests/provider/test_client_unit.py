@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from provider.client import EmailDomainsClient, validate_base_url
-from provider.errors import (
+from provider.api.client import EmailDomainsClient, validate_base_url
+from provider.api.errors import (
     AnyreachError,
     ApiError,
     AuthenticationError,
@@ -28,7 +28,7 @@ from provider.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from provider.models import DomainStatus
+from provider.api.models import DomainStatus
 from tests.support import RecordingBudget
 
 TOKEN = "tok_live_5ecr3t-value-XYZ"

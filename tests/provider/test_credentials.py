@@ -8,9 +8,9 @@ import pickle
 import httpx
 import pytest
 
-from provider.credentials import Credentials, CredentialSource, resolve_credentials
-from provider.errors import ConfigurationError
-from provider.ratelimit import RequestBudget
+from provider.api.budget import RequestBudget
+from provider.api.errors import ConfigurationError
+from provider.resources.credentials import Credentials, CredentialSource, resolve_credentials
 
 TOKEN = "tok_cfg_0123456789abcdef"
 ENV = {

@@ -23,8 +23,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from provider import dns_check
-from provider.dns_check import (
+from provider.dns import checker as dns_check
+from provider.dns.checker import (
     DnsChecker,
     DnsCheckMode,
     DnsCheckResult,
@@ -38,7 +38,7 @@ from provider.dns_check import (
     parse_endpoint,
     system_resolvers,
 )
-from provider.dns_records import host_name, record_full_name, txt_text
+from provider.rules.records import host_name, record_full_name, txt_text
 from sandbox import DnsEntry, DnsServer, SandboxConfig
 from sandbox.testing import ManualClock, SandboxServer
 from tests.provider.dns_test_servers import (
@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_dns_checker_imports_neither_pulumi_nor_the_sandbox() -> None:
-    code = "import sys, provider.dns_check; print(' '.join(sys.modules))"
+    code = "import sys, provider.dns.checker; print(' '.join(sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provider.dns_records import (
+from provider.api.models import DnsRecord
+from provider.rules.records import (
     compare_records,
     describe_record,
     record_full_name,
@@ -12,7 +13,6 @@ from provider.dns_records import (
     relative_record_name,
     txt_text,
 )
-from provider.models import DnsRecord
 
 DOMAIN = "acme.com"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provider.domain_name import (
+from provider.rules.domain_name import (
     PLATFORM_DOMAIN,
     InvalidDomainError,
     is_platform_domain,

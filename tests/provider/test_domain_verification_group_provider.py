@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from provider import DomainVerificationGroupProvider, EmailDomainProvider
-from provider.domain_verification_group import VerificationGroupError
+from provider.resources.domain_verification_group import VerificationGroupError
 from sandbox.testing import SandboxServer
 from tests.support import CapturedLogs
 

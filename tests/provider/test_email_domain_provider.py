@@ -192,7 +192,7 @@ def test_read_of_a_deleted_domain_drops_it_with_a_warning(
 
 
 def test_read_needs_only_read_scope(configured: SandboxServer, fast_clients: None) -> None:
-    from provider import connection
+    from provider.resources import connection
     from tests.support import READ_ONLY_TOKEN, configure_request, stack_config
 
     domain_id, outs = create()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from provider import mixed_scripts
-from provider.domain_name import normalize_domain
-from provider.mixed_scripts import (
+from provider.rules import lookalikes as mixed_scripts
+from provider.rules.domain_name import normalize_domain
+from provider.rules.lookalikes import (
     ALL_SCRIPTS,
     SCRIPT_CODES,
     NameChange,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from provider.program_run import engine_process, program_ran, record_program_run
+from provider.host.program_run import engine_process, program_ran, record_program_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +17,9 @@ import subprocess, sys
 def child(code):
     command = [sys.argv[1], "-c", code]
     return subprocess.run(command, capture_output=True, text=True, cwd=sys.argv[2], check=True).stdout.strip()
-ask = "from provider.program_run import program_ran; print(program_ran())"
+ask = "from provider.host.program_run import program_ran; print(program_ran())"
 print(child(ask))                                                                # a host before the program
-print(child("from provider.program_run import record_program_run; record_program_run()") or "-")
+print(child("from provider.host.program_run import record_program_run; record_program_run()") or "-")
 print(child(ask))                                                                # a host after it
 """
 

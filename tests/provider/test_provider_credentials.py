@@ -18,8 +18,8 @@ from provider import (
     DomainVerificationGroupProvider,
     DomainVerificationProvider,
     EmailDomainProvider,
-    connection,
 )
+from provider.resources import connection
 from sandbox.testing import SandboxServer
 from tests.support import (
     OTHER_ORG,

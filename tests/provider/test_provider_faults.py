@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from provider import AnyreachError, DomainVerificationProvider, EmailDomainProvider, connection
+from provider import AnyreachError, DomainVerificationProvider, EmailDomainProvider
+from provider.resources import connection
 from sandbox.testing import SandboxServer
 from tests.support import RecordingBudget, wait_for
 

@@ -7,10 +7,7 @@ import threading
 
 import pytest
 
-from provider import provider_host
-from provider.connection import retargeted
-from provider.credentials import Credentials, CredentialSource
-from provider.errors import (
+from provider.api.errors import (
     AnyreachError,
     AuthenticationError,
     ConfigurationError,
@@ -23,7 +20,10 @@ from provider.errors import (
     ServerError,
     TransportError,
 )
-from provider.provider_host import EngineWatchdog, render_error
+from provider.host import provider_host
+from provider.host.provider_host import EngineWatchdog, render_error
+from provider.resources.connection import retargeted
+from provider.resources.credentials import Credentials, CredentialSource
 
 
 def test_errors_of_ours_render_as_their_message_and_bugs_keep_their_traceback() -> None:

@@ -305,7 +305,7 @@ def test_unconfigured_host_checks_but_asks_for_credentials_to_create(
         with pytest.raises(grpc.RpcError) as caught:
             create(bare, EMAIL_DOMAIN_URN, plain(checked.inputs))
         details = caught.value.details()
-        # Our message alone: no exception class, no Python traceback (provider.provider_host).
+        # Our message alone: no exception class, no Python traceback (provider.host.provider_host).
         assert details.startswith("registering Email Domain (acme.com): Anyreach credentials are missing")
         assert "Traceback" not in details
         assert "ANYREACH_TOKEN" in details and "anyreach:token" in details

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from provider import ratelimit
-from provider.errors import ConfigurationError
-from provider.ratelimit import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api import budget as ratelimit
+from provider.api.budget import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api.errors import ConfigurationError
 
 
 class FakeTime:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from provider.models import DnsRecord
+from typing import Generic, Protocol, TypeVar
 
 __all__ = [
     "APEX",
     "RecordComparison",
     "RecordKey",
+    "RecordLike",
     "compare_records",
     "describe_record",
     "host_name",
@@ -32,6 +32,23 @@ APEX = "@"
 
 RecordKey = tuple[str, str]
 """``(TYPE, relative name)``: what identifies a record among a domain's records."""
+
+
+class RecordLike(Protocol):
+    """What the rules read of a record the platform returned (``provider.api.models.DnsRecord``); the
+    rules do not depend on the API layer."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def priority(self) -> int | None: ...
+
+
+Record = TypeVar("Record", bound=RecordLike)
 
 
 def record_full_name(name: str, domain: str) -> str:
@@ -118,23 +135,23 @@ def _quoted_chunks(text: str) -> list[bytes] | None:
     return chunks
 
 
-def describe_record(record: DnsRecord, domain: str) -> str:
+def describe_record(record: RecordLike, domain: str) -> str:
     """``MX send.acme.com = 10 feedback-smtp...``: how messages show a record the platform returned."""
     value = f"{record.priority} {record.value}" if record.priority is not None else record.value
     return f"{record.type} {record_full_name(record.name, domain)} = {value}"
 
 
 @dataclass(frozen=True)
-class RecordComparison:
+class RecordComparison(Generic[Record]):
     """The platform's records paired with the planned ones."""
 
-    matched: dict[RecordKey, DnsRecord] = field(default_factory=dict)
+    matched: dict[RecordKey, Record] = field(default_factory=dict)
     """Planned key -> the platform's record of that type and name."""
-    unplanned: list[DnsRecord] = field(default_factory=list)
+    unplanned: list[Record] = field(default_factory=list)
     """Records the platform asks for that the plan does not publish."""
     missing: list[RecordKey] = field(default_factory=list)
     """Planned records the platform did not return."""
-    duplicates: list[DnsRecord] = field(default_factory=list)
+    duplicates: list[Record] = field(default_factory=list)
     """Further platform records with a key already matched."""
 
     @property
@@ -144,14 +161,14 @@ class RecordComparison:
 
 
 def compare_records(
-    planned: Iterable[RecordKey], platform: Iterable[DnsRecord], domain: str
-) -> RecordComparison:
+    planned: Iterable[RecordKey], platform: Iterable[Record], domain: str
+) -> RecordComparison[Record]:
     """Pair each planned ``(type, name)`` with the platform's record of the same type and name.
 
     Planned names may be relative or full; both sides are compared as :func:`record_key` makes them.
     """
     wanted = [record_key(record_type, name, domain) for record_type, name in planned]
-    comparison = RecordComparison()
+    comparison: RecordComparison[Record] = RecordComparison()
     for record in platform:
         key = record_key(record.type, record.name, domain)
         if key not in wanted:

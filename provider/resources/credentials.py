@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NoReturn
 
-from provider.client import DEFAULT_BASE_URL, EmailDomainsClient
-from provider.errors import ConfigurationError
+from provider.api.client import DEFAULT_BASE_URL, EmailDomainsClient
+from provider.api.errors import ConfigurationError
 
 __all__ = [
     "BASE_URL_CONFIG_KEY",

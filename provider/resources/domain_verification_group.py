@@ -4,7 +4,7 @@ One resource for many domains, so that they all wait at the same time: the SDK's
 dynamic resource of a stack on four threads, and the engine runs at most ``--parallel`` steps at once; a
 resource per domain would hold one of each for as long as its domain takes (domains verified in waves of
 four). This one holds a single thread and a single engine slot and hands each domain to the process-wide
-poller (:mod:`provider.waiter`), which checks DNS first and shares the request budget between them.
+poller (:mod:`provider.verify.poller`), which checks DNS first and shares the request budget between them.
 
 Lifecycle: ``check`` validates the members without calling the API; ``diff`` updates (never replaces)
 when a member is added, removed or changed, or was not verified when last seen; ``create`` and ``update``
@@ -15,40 +15,28 @@ the next ``pulumi up`` verifies it again; ``delete`` does nothing remotely.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import wait
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 from pydantic import BaseModel, ConfigDict, Field
 
-from provider import provider_host
-from provider.connection import (
-    connect,
-    current_credentials,
-    open_client,
-    remember_configuration,
-    request_budget,
-    retargeted,
-)
-from provider.dns_check import DnsCheckMode, DnsCheckSettings, ExpectedRecord, parse_endpoint
-from provider.entry_points import StablyPickled
-from provider.errors import ENTITY, AnyreachError
-from provider.find import find_domain_by_id
-from provider.models import Domain
-from provider.program_run import record_program_run
-from provider.record_state import DnsRecordState
-from provider.resource_inputs import check_failures, contains_unknown
-from provider.waiter import (
+from provider.api.errors import ENTITY, AnyreachError
+from provider.api.find import find_domain_by_id
+from provider.api.models import Domain
+from provider.dns.checker import DnsCheckMode, DnsCheckSettings, ExpectedRecord, parse_endpoint
+from provider.resources.base import AnyreachProvider, AnyreachResource
+from provider.resources.connection import connect, wait_for_verification
+from provider.resources.record_state import DnsRecordState
+from provider.resources.resource_inputs import check_failures, contains_unknown
+from provider.verify.poller import (
     DEFAULT_MAX_VERIFY_ATTEMPTS,
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
     VerificationRequest,
     VerificationSettings,
-    shared_poller,
 )
 
 __all__ = [
@@ -60,7 +48,6 @@ __all__ = [
     "PublishedRecord",
     "VerificationGroupError",
     "VerificationMember",
-    "verify_domains",
 ]
 
 
@@ -214,39 +201,12 @@ class VerificationGroupError(AnyreachError):
         return "\n\n".join(parts)
 
 
-def verify_domains(requests: Sequence[VerificationRequest]) -> dict[str, Domain | BaseException]:
-    """Wait until every request's domain is verified, all at the same time; return each outcome by
-    domain name (the verified domain, or the error it ended with)."""
-    if not requests:
-        return {}
-    credentials = current_credentials("waiting for", requests[0].domain)
-    poller = shared_poller(lambda: request_budget().rate_per_second)
-    # One client for every domain of the call: httpx clients are thread-safe, and each new one would
-    # load the CA bundle again.
-    with open_client("waiting for", requests[0].domain, credentials) as client:
-        futures = {
-            request.domain: poller.submit(
-                request,
-                client,
-                retarget=functools.partial(retargeted, domain=request.domain, credentials=credentials),
-                log=pulumi.log.info,
-            )
-            for request in requests
-        }
-        wait(futures.values())
-    outcomes: dict[str, Domain | BaseException] = {}
-    for name, future in futures.items():
-        error = future.exception()
-        outcomes[name] = error if error is not None else future.result()
-    return outcomes
-
-
 def _verify_members(
     args: DomainVerificationGroupArgs, members: Sequence[VerificationMember], known: dict[str, MemberResult]
 ) -> dict[str, MemberResult]:
     """Verify ``members`` (the others keep their ``known`` result); raise if any did not verify."""
     dns_check = args.dns_settings()
-    outcomes = verify_domains([member.request(dns_check) for member in members])
+    outcomes = wait_for_verification([member.request(dns_check) for member in members])
     errors: dict[str, AnyreachError] = {}
     results = dict(known)
     for name, outcome in outcomes.items():
@@ -281,16 +241,11 @@ def _member_key(member: Any) -> Any:
 _DNS_INPUTS = ("dns_check", "dns_resolvers", "dns_nameserver_port")
 
 
-class DomainVerificationGroupProvider(StablyPickled, pulumi.dynamic.ResourceProvider):
+class DomainVerificationGroupProvider(AnyreachProvider):
     """Dynamic provider of :class:`DomainVerificationGroup`. Holds no state; pickled as
     ``provider.entry_points.dynamic_provider("DomainVerificationGroup")``."""
 
     kind = "DomainVerificationGroup"
-
-    def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
-        """Remember the stack's ``anyreach:*`` config and set up the provider host."""
-        provider_host.install()
-        remember_configuration(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         """Validate the known inputs; no API call, unknown values pass through."""
@@ -390,7 +345,7 @@ class DomainVerificationGroupProvider(StablyPickled, pulumi.dynamic.ResourceProv
         return DomainVerificationGroupState.of(plain, results).outputs()
 
 
-class DomainVerificationGroup(pulumi.dynamic.Resource, module="anyreach", name="DomainVerificationGroup"):
+class DomainVerificationGroup(AnyreachResource, module="anyreach", name="DomainVerificationGroup"):
     """Waits until every Email Domain of a set is verified, all at the same time.
 
     Each member names a domain (its id and name), the records the stack publishes for it, and how long
@@ -403,6 +358,8 @@ class DomainVerificationGroup(pulumi.dynamic.Resource, module="anyreach", name="
 
     Usually made by :class:`components.VerificationGroup`; one per stack is enough.
     """
+
+    state_model = DomainVerificationGroupState
 
     members: pulumi.Output[list[dict[str, Any]]]
     """The members, as given."""
@@ -433,13 +390,10 @@ class DomainVerificationGroup(pulumi.dynamic.Resource, module="anyreach", name="
             dns_nameserver_port: port of the authoritative nameservers (default 53).
             opts: resource options.
         """
-        props: dict[str, Any] = {
+        inputs: dict[str, Any] = {
             "members": members,
             "dns_check": dns_check,
             "dns_resolvers": dns_resolvers,
             "dns_nameserver_port": dns_nameserver_port,
-            "results": None,
-            "verified": None,
         }
-        record_program_run()
-        super().__init__(DomainVerificationGroupProvider(), resource_name, props, opts)
+        super().__init__(DomainVerificationGroupProvider(), resource_name, inputs, opts)

@@ -1,6 +1,6 @@
 """Look-alike checks for domain names: mixed scripts in a label, and what UTS 46 mapping changed.
 
-Two questions that ``provider.domain_name.normalize_domain`` does not answer, because they are about
+Two questions that ``provider.rules.domain_name.normalize_domain`` does not answer, because they are about
 what a person sees rather than about what DNS accepts:
 
 - Does a label mix scripts in a way that lets it pass for another name (``paypal`` written with
@@ -25,7 +25,7 @@ names); each code is kept only if the installed ``regex`` accepts it as a Script
 (``\\p{scx=Xxxx}`` compiles). If ``regex`` ever moves its table, the listed scripts still work and only
 scripts newer than the constant would be missed; ``tests/provider/test_mixed_scripts.py`` says so.
 
-Only the standard library, ``regex`` and ``idna`` are imported, like ``provider.domain_name``: the
+Only the standard library, ``regex`` and ``idna`` are imported, like ``provider.rules.domain_name``: the
 checks must be usable without the Pulumi SDK.
 """
 

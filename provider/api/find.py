@@ -6,9 +6,9 @@ adoption), not a failure, so the finders return ``None`` for it and raise only f
 
 from __future__ import annotations
 
-from provider.client import EmailDomainsClient
-from provider.errors import NotFoundError
-from provider.models import Domain
+from provider.api.client import EmailDomainsClient
+from provider.api.errors import NotFoundError
+from provider.api.models import Domain
 
 __all__ = ["find_domain_by_id", "find_domain_by_name"]
 

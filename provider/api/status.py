@@ -7,15 +7,15 @@ again later; failures about the domain itself (gone, no permission) are raised.
 
 from __future__ import annotations
 
-from provider.client import EmailDomainsClient
-from provider.errors import (
+from provider.api.client import EmailDomainsClient
+from provider.api.errors import (
     AnyreachError,
     RateLimitedError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
 )
-from provider.models import Domain
+from provider.api.models import Domain
 
 __all__ = ["TRANSIENT_ERRORS", "StatusStep", "initiate_verification", "status_domain"]
 

@@ -5,21 +5,34 @@ The Pulumi provider host deserializes each provider from state and calls its ``c
 stack config (secrets decrypted). The providers pass it to :func:`remember_configuration`, which keeps the
 ``anyreach:*`` values in this module: the provider instances hold nothing, because they are pickled into
 every resource's ``__provider`` input. :func:`connect` resolves the credentials only when an API call is
-needed (see :mod:`provider.credentials` for which source wins), opens a client, and turns the client's
-errors into resource errors: named after the domain rather than its id, with the fix in Pulumi terms and
-the source of the failing credential (:func:`pulumi_hint`).
+needed (see :mod:`provider.resources.credentials` for which source wins), opens a client, and turns the
+client's errors into resource errors: named after the domain rather than its id, with the fix in Pulumi
+terms and the source of the failing credential (:func:`pulumi_hint`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from provider import program_run
-from provider.client import EmailDomainsClient
-from provider.credentials import (
+import pulumi
+
+from provider.api.budget import RequestBudget, shared_budget
+from provider.api.client import EmailDomainsClient
+from provider.api.errors import (
+    ENTITY,
+    AnyreachError,
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    TransportError,
+)
+from provider.api.models import Domain
+from provider.host import program_run
+from provider.resources.credentials import (
     BASE_URL_CONFIG_KEY,
     BASE_URL_ENV_VAR,
     CONFIG_KEYS,
@@ -31,16 +44,8 @@ from provider.credentials import (
     CredentialSource,
     resolve_credentials,
 )
-from provider.errors import (
-    ENTITY,
-    AnyreachError,
-    ApiError,
-    AuthenticationError,
-    ConfigurationError,
-    PermissionDeniedError,
-    TransportError,
-)
-from provider.ratelimit import RequestBudget, shared_budget
+from provider.verify.domains import verify_domains
+from provider.verify.poller import VerificationRequest, shared_poller
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -52,6 +57,7 @@ __all__ = [
     "remember_configuration",
     "request_budget",
     "retargeted",
+    "wait_for_verification",
 ]
 
 CLIENT_OPTIONS: dict[str, Any] = {}
@@ -211,3 +217,21 @@ def pulumi_hint(error: AnyreachError, credentials: Credentials) -> str | None:
             f"`pulumi config set {BASE_URL_CONFIG_KEY} <url>` or {BASE_URL_ENV_VAR}"
         )
     return None
+
+
+def wait_for_verification(requests: Sequence[VerificationRequest]) -> dict[str, Domain | BaseException]:
+    """Wait until every request's domain is verified, with the stack's credentials, through the
+    process-wide poller; each outcome by domain name (errors named after the domain, with the fix in Pulumi
+    terms). Progress goes to the Pulumi log."""
+    if not requests:
+        return {}
+    credentials = current_credentials("waiting for", requests[0].domain)
+    poller = shared_poller(lambda: request_budget().rate_per_second)
+    with open_client("waiting for", requests[0].domain, credentials) as client:
+        return verify_domains(
+            requests,
+            client,
+            poller,
+            retarget=lambda domain, error: retargeted(error, domain, credentials),
+            log=pulumi.log.info,
+        )

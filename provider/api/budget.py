@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from provider.errors import ConfigurationError
+from provider.api.errors import ConfigurationError
 
 __all__ = ["RATE_ENV_VAR", "RequestBudget", "shared_budget"]
 

@@ -49,7 +49,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from provider.dns_records import host_name, txt_text
+from provider.rules.records import host_name, txt_text
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -301,7 +301,7 @@ class ExpectedRecord:
     """``TXT``, ``MX`` or ``CNAME`` (stored uppercase)."""
     name: str
     """Fully qualified, without the trailing dot: ``send.acme.com`` (the apex is ``acme.com``).
-    Stored lowercase without a trailing dot (:func:`provider.dns_records.record_full_name` qualifies
+    Stored lowercase without a trailing dot (:func:`provider.rules.records.record_full_name` qualifies
     relative names)."""
     value: str
     """TXT: the text; a value in zone-file quotes (``"v=spf1 ..."`` or quoted 255-character chunks

@@ -2,7 +2,7 @@
 
 One method per API call; each sends through :meth:`EmailDomainsClient._send`, which takes a slot from
 the request budget for every attempt, retries what is safe to retry under one deadline, and turns any
-failure into an error of :mod:`provider.errors`. Failures are mapped in one place each: HTTP error
+failure into an error of :mod:`provider.api.errors`. Failures are mapped in one place each: HTTP error
 statuses in ``_error_from_response``, network failures in ``_translating_transport_errors``.
 
 Retry rules:
@@ -37,8 +37,8 @@ import httpx
 import tenacity
 from pydantic import ValidationError
 
-from provider.domain_name import canonical_domain, normalize_domain
-from provider.errors import (
+from provider.api.budget import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api.errors import (
     ApiError,
     ConfigurationError,
     PermissionDeniedError,
@@ -47,8 +47,8 @@ from provider.errors import (
     UnexpectedResponseError,
     error_class_for_status,
 )
-from provider.models import Domain, parse_domain_list
-from provider.ratelimit import RATE_ENV_VAR, RequestBudget, shared_budget
+from provider.api.models import Domain, parse_domain_list
+from provider.rules.domain_name import canonical_domain, normalize_domain
 
 __all__ = [
     "CLIENT_VERSION",
@@ -353,7 +353,7 @@ class EmailDomainsClient:
             ConflictError: another organization holds the domain.
             InvalidRequestError: the server rejected the name; its message says why.
             TransportError: no answer; ``request_sent`` says whether it may have been registered.
-            ApiError: any other failure (see :mod:`provider.errors`).
+            ApiError: any other failure (see :mod:`provider.api.errors`).
         """
         call = _Call(
             "registering",
@@ -387,7 +387,7 @@ class EmailDomainsClient:
     def find_by_domain(self, domain: str) -> Domain | None:
         """Return this organization's domain named ``domain``, or ``None``.
 
-        Both names are compared in the canonical form of :func:`provider.domain_name.canonical_domain`
+        Both names are compared in the canonical form of :func:`provider.rules.domain_name.canonical_domain`
         (lower case, Unicode labels as punycode), so ``Acme.COM`` finds ``acme.com``.
 
         Raises:

@@ -5,7 +5,7 @@ poller of the process (:func:`shared_poller`). Each job goes through the same st
 
     read       re-read the domain once (refresh): a verified domain is done at once (verify would mark it
                pending again), and records the stack does not publish fail at once
-    dns        check every published record in DNS (provider.dns_check) until every authoritative
+    dns        check every published record in DNS (provider.dns.checker) until every authoritative
                nameserver serves it; costs no API request; every 2 s for 2 minutes, then backing off
                to 30 s
     verify     initiate verification (one request)
@@ -32,12 +32,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 
-from provider.client import EmailDomainsClient
-from provider.dns_check import DnsChecker, DnsCheckResult, DnsCheckSettings, ExpectedRecord
-from provider.dns_records import RecordKey, compare_records, describe_record, record_full_name
-from provider.errors import AnyreachError, DomainVerificationError
-from provider.models import DnsRecord, Domain, DomainStatus
-from provider.status import StatusStep, initiate_verification, status_domain
+from provider.api.client import EmailDomainsClient
+from provider.api.errors import AnyreachError, DomainVerificationError
+from provider.api.models import DnsRecord, Domain, DomainStatus
+from provider.api.status import StatusStep, initiate_verification, status_domain
+from provider.dns.checker import DnsChecker, DnsCheckResult, DnsCheckSettings, ExpectedRecord
+from provider.rules.records import RecordKey, compare_records, describe_record, record_full_name
 
 __all__ = [
     "DEFAULT_MAX_POLL_INTERVAL_SECONDS",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from provider.models import DnsRecord, Domain
+from provider.api.models import DnsRecord, Domain
 
 __all__ = ["DnsRecordState"]
 

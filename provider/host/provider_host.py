@@ -2,7 +2,7 @@
 
 1. **Errors without tracebacks.** The host answers the engine with ``traceback.format_exc()`` for every
    exception a provider method raises, so a user reads three or four chained Python tracebacks (80-90
-   lines) with our message buried inside. For errors of ours (:class:`provider.errors.AnyreachError`: we
+   lines) with our message buried inside. For errors of ours (:class:`provider.api.errors.AnyreachError`: we
    raised them on purpose, their message says what is wrong and what to do) the host is given a
    ``traceback`` whose ``format_exc`` returns the message alone. Any other exception is a bug and keeps its
    full traceback.
@@ -28,8 +28,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from provider.errors import AnyreachError
-from provider.program_run import engine_process
+from provider.api.errors import AnyreachError
+from provider.host.program_run import engine_process
 
 __all__ = ["HOST_MODULE", "EngineWatchdog", "in_provider_host", "install", "render_error"]
 
@@ -79,7 +79,8 @@ class EngineWatchdog:
     """Calls ``on_gone`` once when the engine process that started this one is gone.
 
     Args:
-        engine: ``(pid, start time)`` of the engine, as :func:`provider.program_run.engine_process` gives it.
+        engine: ``(pid, start time)`` of the engine, as
+            :func:`provider.host.program_run.engine_process` gives it.
         is_alive: how to tell that the engine still runs (injectable for tests).
         on_gone: what to do then (default: end this process).
         interval: seconds between two checks.
