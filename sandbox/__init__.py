@@ -1,10 +1,17 @@
-"""A local stand-in for the Anyreach Email Domains API, with DNS, timing and fault controls.
+"""A local stand-in for the Anyreach Email Domains API, with DNS, timing and fault controls, and a stand-in
+for Cloudflare's DNS records API (``/client/v4``) whose records the same DNS serves.
 
 ``create_app(config)`` builds the WSGI app (Flask); ``python -m sandbox`` serves it with waitress;
 ``sandbox.testing.SandboxServer`` runs it on a free loopback port inside a test. See README.md.
 """
 
 from sandbox._app import create_app, sandbox_state
+from sandbox._cloudflare import (
+    DEFAULT_CLOUDFLARE_TOKEN,
+    DEFAULT_CLOUDFLARE_ZONE_ID,
+    DEFAULT_CLOUDFLARE_ZONE_NAME,
+    CloudflareZoneSpec,
+)
 from sandbox._config import (
     DEFAULT_CREDENTIAL,
     DEFAULT_ORGANIZATION,
@@ -21,6 +28,9 @@ from sandbox._errors import ResponseDropped
 from sandbox._settings import FaultSettings, SandboxSettings, SettingsError
 
 __all__ = [
+    "DEFAULT_CLOUDFLARE_TOKEN",
+    "DEFAULT_CLOUDFLARE_ZONE_ID",
+    "DEFAULT_CLOUDFLARE_ZONE_NAME",
     "DEFAULT_CREDENTIAL",
     "DEFAULT_ORGANIZATION",
     "DEFAULT_TOKEN",
@@ -28,6 +38,7 @@ __all__ = [
     "PLATFORM_DOMAIN",
     "SCOPE_MANAGE",
     "SCOPE_READ",
+    "CloudflareZoneSpec",
     "Credential",
     "DnsEntry",
     "DnsServer",

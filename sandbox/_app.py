@@ -1,16 +1,19 @@
-"""The Flask (WSGI) application: the public Email Domains API and the ``/_sandbox`` admin API."""
+"""The Flask (WSGI) application: the public Email Domains API, the Cloudflare DNS API stand-in
+(``sandbox._cloudflare_api``, under ``/client/v4``) and the ``/_sandbox`` admin API."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sandbox._cloudflare_api import cloudflare_http_error, is_cloudflare_request, register_cloudflare_routes
 from sandbox._config import SCOPE_MANAGE, SCOPE_READ, Credential, SandboxConfig
 from sandbox._errors import ApiError, ResponseDropped
 from sandbox._state import DROPPED, SandboxState
@@ -42,6 +45,7 @@ def create_app(config: SandboxConfig) -> Flask:
     _register_hooks(app, state, config)
     _register_public_routes(app, state)
     _register_admin_routes(app, state)
+    register_cloudflare_routes(app, state)
     return app
 
 
@@ -59,9 +63,19 @@ def _is_admin_request() -> bool:
     return request.path == ADMIN or request.path.startswith(ADMIN + "/")
 
 
+_RULE_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
 def _route_key() -> str:
-    rule = request.url_rule.rule.replace("<domain_id>", "{id}") if request.url_rule else "(unmatched)"
-    return f"{request.method} {rule}"
+    """``METHOD /path/{variable}``: ``<domain_id>`` and ``<record_id>`` read ``{id}``."""
+    if request.url_rule is None:
+        return f"{request.method} (unmatched)"
+
+    def template(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return "{id}" if name in ("domain_id", "record_id") else "{" + name + "}"
+
+    return f"{request.method} {_RULE_VARIABLE.sub(template, request.url_rule.rule)}"
 
 
 def _register_hooks(app: Flask, state: SandboxState, config: SandboxConfig) -> None:
@@ -71,6 +85,8 @@ def _register_hooks(app: Flask, state: SandboxState, config: SandboxConfig) -> N
             if not _is_loopback(request.remote_addr):
                 raise ApiError(403, "forbidden", "The sandbox admin API answers loopback clients only.")
             return
+        if is_cloudflare_request():
+            return  # the faults model the Email Domains API, not Cloudflare
         latency = state.latency_seconds()
         if latency:
             config.sleep(latency)
@@ -107,6 +123,8 @@ def _register_hooks(app: Flask, state: SandboxState, config: SandboxConfig) -> N
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
+        if is_cloudflare_request():
+            return cloudflare_http_error(status)
         code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
         message = error.description or error.name
         return jsonify({"error": {"status": status, "code": code, "message": message}}), status
@@ -114,6 +132,8 @@ def _register_hooks(app: Flask, state: SandboxState, config: SandboxConfig) -> N
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response, int]:
         logger.exception("unexpected error while serving %s %s", request.method, request.path)
+        if is_cloudflare_request():
+            return cloudflare_http_error(500)
         body = {
             "error": {
                 "status": 500,

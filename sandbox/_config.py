@@ -14,6 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sandbox._cloudflare import (
+    DEFAULT_CLOUDFLARE_TOKEN,
+    DEFAULT_CLOUDFLARE_ZONE_ID,
+    DEFAULT_CLOUDFLARE_ZONE_NAME,
+    CloudflareZoneSpec,
+    parse_token,
+)
 from sandbox._settings import FaultSettings, SandboxSettings, cli
 
 __all__ = [
@@ -105,10 +112,28 @@ class StartupSettings(BaseModel):
         ),
         json_schema_extra=cli("--token", ("TOKEN", "ORG", "SCOPES"), shown_default=""),
     )
+    cloudflare_zones: tuple[CloudflareZoneSpec, ...] = Field(
+        (),
+        description=(
+            "a zone of the Cloudflare DNS API stand-in (ID: 32 lowercase hex digits); repeatable. "
+            f"{DEFAULT_CLOUDFLARE_ZONE_ID}={DEFAULT_CLOUDFLARE_ZONE_NAME} always exists unless a zone given "
+            "here takes its id or its name"
+        ),
+        json_schema_extra=cli("--cloudflare-zone", ("ID=NAME",), shown_default=""),
+    )
+    cloudflare_tokens: tuple[str, ...] = Field(
+        (),
+        description=(
+            "another API token the Cloudflare stand-in accepts (40 to 80 of A-Z a-z 0-9 _ -); repeatable. "
+            f"{DEFAULT_CLOUDFLARE_TOKEN} always works"
+        ),
+        json_schema_extra=cli("--cloudflare-token", ("TOKEN",), shown_default=""),
+    )
     state_file: Path | None = Field(
         None,
         description=(
-            "load domains and DNS at start; rewritten atomically (temp file + rename) after every change"
+            "load domains, DNS and the Cloudflare zones and records at start; rewritten atomically "
+            "(temp file + rename) after every change"
         ),
         json_schema_extra=cli("--state", "FILE", null_means="state in memory only"),
     )
@@ -152,6 +177,34 @@ class StartupSettings(BaseModel):
                 for item in value
             )
         return value
+
+    @field_validator("cloudflare_zones", mode="before")
+    @classmethod
+    def _parse_command_line_zones(cls, value: Any) -> Any:
+        # ``--cloudflare-zone ID=NAME`` arrives as lists of one string; plain ``ID=NAME`` strings work too.
+        if isinstance(value, list | tuple):
+            return tuple(
+                CloudflareZoneSpec.parse(_single(item)) if _is_text(item) else item for item in value
+            )
+        return value
+
+    @field_validator("cloudflare_tokens", mode="before")
+    @classmethod
+    def _parse_command_line_tokens(cls, value: Any) -> Any:
+        # ``--cloudflare-token TOKEN`` arrives as lists of one string.
+        if isinstance(value, list | tuple):
+            return tuple(parse_token(_single(item)) if _is_text(item) else item for item in value)
+        return value
+
+
+def _is_text(item: object) -> bool:
+    return isinstance(item, str) or (
+        isinstance(item, list | tuple) and len(item) == 1 and isinstance(item[0], str)
+    )
+
+
+def _single(item: str | list[str] | tuple[str, ...]) -> str:
+    return item if isinstance(item, str) else item[0]
 
 
 class SandboxConfig(FaultSettings, SandboxSettings, StartupSettings):

@@ -4,6 +4,11 @@ Every public method takes the lock, reads the clock once, settles the verificati
 the domains it touches (see ``sandbox._verification``) and, with a state file configured, rewrites
 that file atomically when something changed. The DNS view is also what the DNS server serves
 (``dns_snapshot``), so verification and DNS always agree.
+
+The DNS view has two sources, both served and both seen by verification: the entries published through
+the admin API (or ``--auto-publish``), keyed by registered domain, and the records of the Cloudflare
+stand-in (``sandbox._cloudflare``), keyed by zone. A domain's record counts as published when either
+source serves its expected value (DNS form: TXT text, MX host and priority), from the earlier of the two.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox._cloudflare import CloudflareStore
 from sandbox._config import Credential, SandboxConfig
 from sandbox._dns import NAMESERVER_ZONE, NAMESERVERS, DnsEntry, DnsSnapshot, zone_serial
 from sandbox._domain_names import DomainNameError, normalize_domain_name
@@ -92,9 +98,19 @@ class SandboxState:
         self._rate_limited = 0
         self._dropped = 0
         self._dirty = False
+        self._cloudflare = CloudflareStore(
+            config.cloudflare_zones, config.cloudflare_tokens, config.seed, self._clock()
+        )
         if config.state_file is not None and config.state_file.exists():
-            domains, self._dns = load_state(config.state_file)
+            domains, self._dns, cloudflare = load_state(config.state_file)
             self._domains = {domain.id: domain for domain in domains}
+            if cloudflare is not None:
+                try:
+                    self._cloudflare.load(cloudflare, self._clock())
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ValueError(
+                        f"reading sandbox state ({config.state_file}): cloudflare: {exc}"
+                    ) from exc
 
     # -- credentials and faults -------------------------------------------------------------------
 
@@ -233,7 +249,10 @@ class SandboxState:
                 self._settle(domain, now)
                 item = {"organization": domain.organization, **domain.to_public()}
                 for record, shown in zip(domain.records, item["dns_records"], strict=True):
-                    shown["published"] = record.key(domain.domain) in self._dns
+                    key = record.key(domain.domain)
+                    shown["published"] = key in self._dns or self._cloudflare.holds(
+                        _expected_entry(key, record)
+                    )
                 started = domain.attempt_started_at
                 item["verification_started_at"] = None if started is None else format_timestamp(started)
                 item["verified_at"] = domain.verified_at
@@ -325,6 +344,7 @@ class SandboxState:
             self._domains.clear()
             self._dns.clear()
             self._removed.clear()
+            self._cloudflare.reset(self._clock())
             self.faults = FaultSettings()
             self._bucket = None
             self._dirty = True
@@ -352,8 +372,9 @@ class SandboxState:
         """What DNS serves as of (now - ``lag_seconds``).
 
         Entries are served from ``published_at + propagation_delay`` until they are unpublished.
-        Zones: every registered domain (from its registration) and every domain with entries in the
-        DNS view, registered or not, plus ``dns.sandbox.test``. Serials follow the last change.
+        Zones: every registered domain (from its registration), every domain with entries in the
+        DNS view, registered or not, every Cloudflare zone (from its creation), plus
+        ``dns.sandbox.test``. Serials follow the last change of what each zone serves.
         """
         with self._lock:
             now = self._clock()
@@ -380,9 +401,36 @@ class SandboxState:
                 if visible_from <= at:
                     changes[key[0]].append(visible_from)
                     entries.append(_dns_entry(key, publication))
-            zones = frozenset(changes) | {NAMESERVER_ZONE}
+            cloudflare_zones, cloudflare_entries, cloudflare_changes = self._cloudflare.dns_view(
+                at, delay, now, DNS_HISTORY_SECONDS
+            )
+            zones = frozenset(changes) | frozenset(cloudflare_zones) | {NAMESERVER_ZONE}
+            for instant, name in cloudflare_changes:
+                zone = _closest_zone(name, zones)
+                if zone is not None:
+                    changes.setdefault(zone, []).append(instant)
+            entries.extend(cloudflare_entries)
             serials = {zone: zone_serial(*instants) for zone, instants in changes.items()}
             return DnsSnapshot(zones=zones, entries=tuple(entries), serials=serials)
+
+    # -- the Cloudflare stand-in ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def cloudflare(self) -> Iterator[tuple[CloudflareStore, float]]:
+        """The Cloudflare store and the current instant, under the lock (``sandbox._cloudflare_api``).
+
+        Every domain is settled right before, and, when the store changed, right after: a record created,
+        changed or deleted in Cloudflare is a change of the DNS view like publish and unpublish.
+        """
+        with self._transaction() as now:
+            for domain in self._domains.values():
+                self._settle(domain, now)
+            revision = self._cloudflare.revision
+            yield self._cloudflare, now
+            if self._cloudflare.revision != revision:
+                for domain in self._domains.values():
+                    self._settle(domain, now)
+                self._dirty = True
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -395,7 +443,12 @@ class SandboxState:
                 if self._dirty:
                     self._dirty = False
                     if self.config.state_file is not None:
-                        save_state(self.config.state_file, list(self._domains.values()), self._dns)
+                        save_state(
+                            self.config.state_file,
+                            list(self._domains.values()),
+                            self._dns,
+                            self._cloudflare.to_json(),
+                        )
 
     def _new_id(self) -> str:
         while True:
@@ -428,8 +481,13 @@ class SandboxState:
         delay = self.settings.propagation_delay
 
         def visible_at(record: RecordState) -> float | None:
-            publication = self._dns.get(record.key(domain.domain))
-            return None if publication is None else publication.published_at + delay
+            key = record.key(domain.domain)
+            publication = self._dns.get(key)
+            instants = [] if publication is None else [publication.published_at + delay]
+            from_cloudflare = self._cloudflare.visible_from(_expected_entry(key, record), delay)
+            if from_cloudflare is not None:
+                instants.append(from_cloudflare)
+            return min(instants) if instants else None
 
         return visible_at
 
@@ -498,6 +556,20 @@ def _key_matches(key: DnsKey, domain: str, record_type: str | None, name: str | 
         and (record_type is None or key[1] == record_type.upper())
         and (name is None or key[2] == relative_record_name(name, domain))
     )
+
+
+def _expected_entry(key: DnsKey, record: RecordState) -> DnsEntry:
+    """What DNS serves when a domain's record is published with its expected value."""
+    return _dns_entry(key, Publication(0.0, record.priority))
+
+
+def _closest_zone(name: str, zones: frozenset[str]) -> str | None:
+    candidate = name
+    while candidate:
+        if candidate in zones:
+            return candidate
+        candidate = candidate.partition(".")[2]
+    return None
 
 
 def _dns_entry(key: DnsKey, publication: Publication) -> DnsEntry:

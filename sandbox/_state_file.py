@@ -1,15 +1,20 @@
-"""The ``--state FILE`` format: domains and the DNS view as JSON, written atomically.
+"""The ``--state FILE`` format: domains, the DNS view and the Cloudflare stand-in as JSON, written atomically.
 
-Version 2 (written now)::
+Version 3 (written now)::
 
-    {"version": 2,
+    {"version": 3,
      "domains": [DomainState.to_json(), ...],
-     "dns": [{"domain", "type", "name", "value", "priority", "published_at"}, ...]}
+     "dns": [{"domain", "type", "name", "value", "priority", "published_at"}, ...],
+     "cloudflare": {"zones": [{"id", "name", "created_at"}, ...],
+                    "records": [{"id", "zone_id", "name", "type", "content", "ttl", ...}, ...]}}
 
-Version 1 (read and migrated): records without ``verified_at``/``earliest_verify_at``, domains with
-a boolean ``attempt_completed`` instead of ``attempt_completed_at``, DNS entries without ``priority``.
-Version 1 did not keep the instant an attempt completed; a migrated verified domain takes the start of
-its attempt as that instant.
+Version 2 (read and migrated): the same without ``cloudflare`` (the stand-in did not exist): it starts with
+its start-up zones and no records.
+
+Version 1 (read and migrated): records without ``verified_at``/``earliest_verify_at``, domains with a
+boolean ``attempt_completed`` instead of ``attempt_completed_at``, DNS entries without ``priority``. Version
+1 did not keep the instant an attempt completed; a migrated verified domain takes the start of its attempt
+as that instant.
 """
 
 from __future__ import annotations
@@ -25,15 +30,23 @@ from sandbox._model import DomainState, Publication
 
 __all__ = ["STATE_FILE_VERSION", "DnsKey", "load_state", "save_state"]
 
-STATE_FILE_VERSION = 2
+STATE_FILE_VERSION = 3
 """The version ``save_state`` writes."""
 
 DnsKey = tuple[str, str, str, str]
 """A published DNS entry: (registered domain, type, relative name, value as published)."""
 
 
-def save_state(path: Path, domains: list[DomainState], dns: dict[DnsKey, Publication]) -> None:
-    """Write the state to ``path`` atomically (a temporary file beside it, then a rename)."""
+def save_state(
+    path: Path,
+    domains: list[DomainState],
+    dns: dict[DnsKey, Publication],
+    cloudflare: dict[str, Any] | None = None,
+) -> None:
+    """Write the state to ``path`` atomically (a temporary file beside it, then a rename).
+
+    ``cloudflare`` is ``CloudflareStore.to_json()`` (no zones and no records when None).
+    """
     document = {
         "version": STATE_FILE_VERSION,
         "domains": [domain.to_json() for domain in domains],
@@ -48,6 +61,7 @@ def save_state(path: Path, domains: list[DomainState], dns: dict[DnsKey, Publica
             }
             for key, publication in dns.items()
         ],
+        "cloudflare": cloudflare if cloudflare is not None else {"zones": [], "records": []},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename, so a crash never leaves a half-written state file.
@@ -66,8 +80,13 @@ def save_state(path: Path, domains: list[DomainState], dns: dict[DnsKey, Publica
         raise
 
 
-def load_state(path: Path) -> tuple[list[DomainState], dict[DnsKey, Publication]]:
-    """Read a state file of version 1 or 2; raise ValueError naming the file on any problem."""
+def load_state(
+    path: Path,
+) -> tuple[list[DomainState], dict[DnsKey, Publication], dict[str, Any] | None]:
+    """Read a state file of version 1, 2 or 3; raise ValueError naming the file on any problem.
+
+    Returns the domains, the DNS view and the Cloudflare stand-in's data (None before version 3).
+    """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
@@ -75,8 +94,8 @@ def load_state(path: Path) -> tuple[list[DomainState], dict[DnsKey, Publication]
         version = document.get("version")
         if version == 1:
             document = _migrate_v1(document)
-        elif version != STATE_FILE_VERSION:
-            raise ValueError(f"unsupported version {version!r} (this sandbox reads versions 1 and 2)")
+        elif version not in (2, STATE_FILE_VERSION):
+            raise ValueError(f"unsupported version {version!r} (this sandbox reads versions 1 to 3)")
         domains = [DomainState.from_json(item) for item in document["domains"]]
         dns = {
             (item["domain"], item["type"], item["name"], item["value"]): Publication(
@@ -84,9 +103,12 @@ def load_state(path: Path) -> tuple[list[DomainState], dict[DnsKey, Publication]
             )
             for item in document["dns"]
         }
+        cloudflare = document.get("cloudflare")
+        if cloudflare is not None and not isinstance(cloudflare, dict):
+            raise ValueError("'cloudflare' is not a JSON object")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"reading sandbox state ({path}): {exc}") from exc
-    return domains, dns
+    return domains, dns, cloudflare
 
 
 def _migrate_v1(document: dict[str, Any]) -> dict[str, Any]:
@@ -113,4 +135,4 @@ def _migrate_v1(document: dict[str, Any]) -> dict[str, Any]:
         default = 10 if entry["type"] == "MX" else None
         entry["priority"] = priorities.get((entry["domain"], entry["type"], entry["name"]), default)
         dns.append(entry)
-    return {"version": STATE_FILE_VERSION, "domains": domains, "dns": dns}
+    return {"version": 2, "domains": domains, "dns": dns}

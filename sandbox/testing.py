@@ -8,6 +8,14 @@ admin = SandboxAdmin("http://127.0.0.1:8787")               # a `python -m sandb
 admin.set_settings(propagation_delay=0.5)
 
 ``SandboxServer(SandboxConfig(dns_port=0))`` also serves the sandbox DNS on 127.0.0.1 (``.dns_port``).
+
+The Cloudflare DNS API stand-in answers at ``sandbox.cloudflare_base_url`` (``.../client/v4``, the value of
+``CLOUDFLARE_BASE_URL`` for the plugin) with the token ``SandboxAdmin.cloudflare_token``::
+
+    with sandbox.cloudflare_client() as cf:                 # httpx.Client, bearer dev token
+        zone = sandbox.cloudflare_zone_id                   # example.com, always there
+        cf.post(f"zones/{zone}/dns_records", json={"type": "TXT", "name": "_dmarc.a", "content": "..."})
+    sandbox.cloudflare_records(zone)                        # admin view, with when DNS serves each
 """
 
 from __future__ import annotations
@@ -25,6 +33,12 @@ from flask import Flask
 from waitress import wasyncore
 
 from sandbox._app import create_app, sandbox_state
+from sandbox._cloudflare import (
+    DEFAULT_CLOUDFLARE_TOKEN,
+    DEFAULT_CLOUDFLARE_ZONE_ID,
+    DEFAULT_CLOUDFLARE_ZONE_NAME,
+)
+from sandbox._cloudflare_api import CLOUDFLARE_PREFIX
 from sandbox._config import DEFAULT_ORGANIZATION, DEFAULT_TOKEN, SandboxConfig
 from sandbox._dns import DnsServer
 from sandbox._state import SandboxState
@@ -95,6 +109,12 @@ class SandboxAdmin:
     """Bearer token of the default credential."""
     organization = DEFAULT_ORGANIZATION
     """Organization of the default credential."""
+    cloudflare_token = DEFAULT_CLOUDFLARE_TOKEN
+    """The Cloudflare API token the stand-in always accepts (40 characters, as the plugin requires)."""
+    cloudflare_zone_id = DEFAULT_CLOUDFLARE_ZONE_ID
+    """Id of the Cloudflare dev zone that always exists."""
+    cloudflare_zone_name = DEFAULT_CLOUDFLARE_ZONE_NAME
+    """Name of the Cloudflare dev zone: ``example.com``."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         self._base_url = base_url.rstrip("/")
@@ -105,6 +125,12 @@ class SandboxAdmin:
     def base_url(self) -> str:
         """Where the sandbox listens, e.g. ``http://127.0.0.1:8787``."""
         return self._base_url
+
+    @property
+    def cloudflare_base_url(self) -> str:
+        """Where the Cloudflare stand-in answers: ``CLOUDFLARE_BASE_URL`` for the plugin
+        (``http://127.0.0.1:8787/client/v4``)."""
+        return self.base_url + CLOUDFLARE_PREFIX
 
     def close(self) -> None:
         """Close the admin HTTP connection (the sandbox keeps running)."""
@@ -150,6 +176,17 @@ class SandboxAdmin:
         headers = {} if anonymous else self.headers(token, organization)
         return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
+    def cloudflare_client(
+        self, token: str | None = None, *, anonymous: bool = False, **kwargs: Any
+    ) -> httpx.Client:
+        """An httpx client on the Cloudflare stand-in (base URL ``cloudflare_base_url``, so paths read
+        ``zones/{id}/dns_records``); the caller closes it. It sends ``Authorization: Bearer`` with the dev
+        token (or ``token``) unless ``anonymous``; ``kwargs`` go to ``httpx.Client``."""
+        kwargs.setdefault("timeout", self._timeout)
+        kwargs.setdefault("verify", _tls_context())
+        headers = {} if anonymous else {"Authorization": f"Bearer {token or self.cloudflare_token}"}
+        return httpx.Client(base_url=self.cloudflare_base_url + "/", headers=headers, **kwargs)
+
     # -- admin helpers ------------------------------------------------------------------------------
 
     def publish(
@@ -193,6 +230,14 @@ class SandboxAdmin:
         """Counters of public requests: ``total``, ``by_route``, ``rate_limited``, ``dropped_responses``."""
         return self._call("GET", "/_sandbox/stats")
 
+    def route_count(self, route: str | None = None, status: str = "") -> int:
+        """How many public requests were answered on ``route`` (a template as ``stats`` names it, e.g.
+        ``"POST /core/email-domains/{id}/verify"``; None: every route) with a status that starts with
+        ``status`` (``""``: any; ``"5"``: any 5xx; ``"429"``; ``"dropped"``)."""
+        by_route: dict[str, dict[str, int]] = self.stats()["by_route"]
+        routes = by_route.values() if route is None else [by_route.get(route, {})]
+        return sum(n for counts in routes for answered, n in counts.items() if answered.startswith(status))
+
     def reset_stats(self) -> None:
         """Zero the counters."""
         self._call("POST", "/_sandbox/stats/reset")
@@ -223,8 +268,36 @@ class SandboxAdmin:
         """
         return self._call("POST", "/_sandbox/settings", settings)
 
+    def cloudflare_zones(self) -> list[dict[str, Any]]:
+        """Every zone of the Cloudflare stand-in: ``{"id", "name", "created_at", "records": [...]}``, each
+        record as the API shows it plus ``zone_id``, ``zone_name``, ``published_at``, ``visible_from`` and
+        ``visible`` (sandbox clock: when DNS serves it)."""
+        data = self._call("GET", "/_sandbox/cloudflare/zones")["data"]
+        assert isinstance(data, list)
+        return data
+
+    def add_cloudflare_zone(self, zone_id: str | None, name: str) -> dict[str, Any]:
+        """Add a zone to the Cloudflare stand-in (``zone_id`` None: a new random id); returns it."""
+        return self._call("POST", "/_sandbox/cloudflare/zones", _without_none({"id": zone_id, "name": name}))
+
+    def cloudflare_records(self, zone_id: str | None = None) -> list[dict[str, Any]]:
+        """Every record of the Cloudflare stand-in (of one zone), as ``cloudflare_zones`` shows them."""
+        path = "/_sandbox/cloudflare/records" + (f"?zone_id={zone_id}" if zone_id is not None else "")
+        data = self._call("GET", path)["data"]
+        assert isinstance(data, list)
+        return data
+
+    def add_cloudflare_token(self, token: str) -> None:
+        """Make the Cloudflare stand-in accept another API token (``reset`` forgets it)."""
+        self._call("POST", "/_sandbox/cloudflare/tokens", {"token": token})
+
+    def revoke_cloudflare_token(self, token: str) -> None:
+        """Make the Cloudflare stand-in refuse ``token`` (403 9109); ``reset`` restores start-up tokens."""
+        self._call("POST", "/_sandbox/cloudflare/tokens/revoke", {"token": token})
+
     def reset(self) -> None:
-        """Forget every domain, DNS entry, counter and fault (settings stay)."""
+        """Forget every domain, DNS entry, counter and fault, and every Cloudflare record, zone and token
+        added at run time (settings stay)."""
         self._call("POST", "/_sandbox/reset")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -27,6 +27,8 @@ FLAGS = [
     "--port",
     "--dns-port",
     "--token",
+    "--cloudflare-zone",
+    "--cloudflare-token",
     "--propagation-delay",
     "--verify-window",
     "--check-delay",

@@ -67,7 +67,10 @@ def test_state_file_is_replaced_whole_after_each_change(tmp_path: Path) -> None:
     assert [d["domain"] for d in after_register["domains"]] == ["acme.com"]
     assert after_register["dns"] == []
     assert len(after_publish["dns"]) == 5
-    assert after_reset == {"version": 2, "domains": [], "dns": []}
+    cloudflare = after_reset.pop("cloudflare")
+    assert after_reset == {"version": 3, "domains": [], "dns": []}
+    assert cloudflare["records"] == []
+    assert [zone["name"] for zone in cloudflare["zones"]] == ["example.com"]  # the start-up zone stays
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary files left behind
 
 
@@ -127,7 +130,7 @@ def test_version_1_file_loads_with_its_verified_domains(tmp_path: Path) -> None:
     assert {name: t.verified_at for name, t in times.items()} == started  # the best version 1 can tell
     assert served[0][0].to_text() == '"v=DMARC1; p=none;"'
     rewritten = json.loads(path.read_text())
-    assert rewritten["version"] == 2
+    assert rewritten["version"] == 3
     assert {entry["priority"] for entry in rewritten["dns"] if entry["type"] == "MX"} == {10}
 
 
@@ -168,5 +171,5 @@ def test_unknown_version_is_refused_naming_the_supported_ones(tmp_path: Path) ->
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"version": 9, "domains": [], "dns": []}))
 
-    with pytest.raises(ValueError, match=r"unsupported version 9 \(this sandbox reads versions 1 and 2\)"):
+    with pytest.raises(ValueError, match=r"unsupported version 9 \(this sandbox reads versions 1 to 3\)"):
         create_app(SandboxConfig(state_file=path))
