@@ -13,13 +13,14 @@ PULUMI_SRC := $(wildcard tools/pulumi/go.mod tools/pulumi/go.sum tools/pulumi/*.
 PULUMI_ON_PATH := $(shell command -v pulumi 2>/dev/null)
 PULUMI_BIN := $(if $(PULUMI_ON_PATH),$(dir $(PULUMI_ON_PATH)),$(TOOLS_BIN))
 
-.PHONY: help venv lint typecheck unit test pulumi e2e demo demo-down bench sandbox clean
+.PHONY: help venv lint typecheck unit test pulumi cloudflare-plugin e2e demo demo-cloudflare demo-down bench sandbox clean
 
 help:
 	@echo "make demo       pulumi up of the dev stack against the local sandbox (builds what is missing)"
 	@echo "make demo-down  destroy the demo stack and stop the sandbox"
 	@echo "make test       virtualenv, lint (ruff), type-check (mypy), the whole test suite"
 	@echo "make pulumi     build the pinned Pulumi CLI + Python language host into .tools/bin"
+	@echo "make cloudflare-plugin  make the pinned Cloudflare resource plugin available to the CLI (builds it if needed)"
 	@echo "make bench      benchmark pulumi up of 1, 4, 16 and 64 domains (about 20 minutes)"
 	@echo "make sandbox    serve the sandbox API on 127.0.0.1:8787"
 
@@ -51,7 +52,12 @@ pulumi:
 	@if [ -n "$(PULUMI_ON_PATH)" ]; then echo "using the Pulumi CLI on PATH: $(PULUMI_ON_PATH)"; \
 	else $(MAKE) --no-print-directory $(TOOLS_BIN)/.built; fi
 
-test: $(STAMP) pulumi
+# The Cloudflare resource plugin of the version requirements.txt pins: installed, downloaded, or built once per
+# machine into ~/.cache/anyreach (tools/cloudflare-plugin/plugin.sh; README: The Cloudflare plugin).
+cloudflare-plugin: pulumi
+	PATH="$(PULUMI_BIN):$$PATH" bash tools/cloudflare-plugin/plugin.sh ensure
+
+test: $(STAMP) pulumi cloudflare-plugin
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
