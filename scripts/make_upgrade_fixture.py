@@ -36,7 +36,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="anyreach-fixture-") as tmp:
         base = Path(tmp)
         sandbox_state = base / "sandbox-state.json"
-        flags = ["--auto-publish", "--propagation-delay", "0.5", "--seed", "7", "--state", str(sandbox_state)]
+        flags = [
+            "--auto-publish", "--propagation-delay", "0.5", "--seed", "7", "--dns-port", "0",
+            "--state", str(sandbox_state),
+        ]  # fmt: skip
         with sandbox_process(base / "sandbox.log", *flags) as sandbox:
             project = PulumiProject.create(base, sandbox)
             project.new_stack(STACK, domains=[{"domain": name} for name in DOMAINS])
@@ -45,12 +48,14 @@ def main() -> None:
             (out / "state.json").write_text(state)
             shutil.copy(project.directory / f"Pulumi.{STACK}.yaml", out / f"Pulumi.{STACK}.yaml")
             base_url = sandbox.base_url
+            dns_port = sandbox.dns()["port"]
         shutil.copy(sandbox_state, out / "sandbox-state.json")
     fixture = {
         "commit": commit,
         "stack": STACK,
         "passphrase": PASSPHRASE,
         "sandbox_base_url": base_url,
+        "sandbox_dns_port": dns_port,
         "domains": list(DOMAINS),
     }
     (out / "fixture.json").write_text(json.dumps(fixture, indent=2) + "\n")
