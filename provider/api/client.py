@@ -26,7 +26,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -39,7 +39,9 @@ from pydantic import ValidationError
 
 from provider.api.budget import RATE_ENV_VAR, RequestBudget, shared_budget
 from provider.api.errors import (
+    TRANSIENT_ERRORS,
     ApiError,
+    CancelledError,
     ConfigurationError,
     PermissionDeniedError,
     RateLimitedError,
@@ -48,13 +50,16 @@ from provider.api.errors import (
     error_class_for_status,
 )
 from provider.api.models import Domain, parse_domain_list
+from provider.api.read_cache import shared_read_cache
 from provider.rules.domain_name import canonical_domain, normalize_domain
 
 __all__ = [
     "CLIENT_VERSION",
     "DEFAULT_BASE_URL",
+    "DEFAULT_TIMINGS",
     "MANAGE_SCOPE",
     "READ_SCOPE",
+    "ClientTimings",
     "EmailDomainsClient",
     "validate_base_url",
 ]
@@ -132,6 +137,28 @@ def validate_base_url(base_url: str) -> str:
             "is accepted only for loopback addresses (127.0.0.1, ::1, localhost) such as the local sandbox"
         )
     return text.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ClientTimings:
+    """How long a client waits: for each attempt, for its retries, and between them."""
+
+    timeout: float = 30.0
+    """Seconds allowed for each attempt's connect, write and read."""
+    retry_deadline: float = 60.0
+    """Seconds within which every retry must start (a call thus takes at most this plus one attempt's
+    ``timeout``); 0 makes exactly one attempt."""
+    backoff_initial: float = 0.5
+    """Base of the exponential backoff between retries, in seconds."""
+    backoff_max: float = 8.0
+    """Longest backoff between two retries, in seconds."""
+    retry_after_max: float = 30.0
+    """Longest wait honoured from a ``Retry-After`` header, in seconds."""
+
+
+DEFAULT_TIMINGS = ClientTimings()
+"""The timings of every client, for each argument its constructor is not given (read when a client is
+made, so replacing this attribute changes the clients made afterwards)."""
 
 
 class _RetryPolicy(enum.Enum):
@@ -231,6 +258,8 @@ class EmailDomainsClient:
         backoff_max: longest backoff between two retries, in seconds.
         retry_after_max: longest wait honoured from a ``Retry-After`` header, in seconds.
 
+        Each timing left out (None) is the one of :data:`DEFAULT_TIMINGS` (see :class:`ClientTimings`).
+
     Raises:
         ConfigurationError: the token or organization is missing or malformed, or the base URL is
             unusable (see :func:`validate_base_url`).
@@ -243,13 +272,19 @@ class EmailDomainsClient:
         base_url: str = DEFAULT_BASE_URL,
         *,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        retry_deadline: float = 60.0,
+        timeout: float | None = None,
+        retry_deadline: float | None = None,
         budget: RequestBudget | None = None,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 8.0,
-        retry_after_max: float = 30.0,
+        backoff_initial: float | None = None,
+        backoff_max: float | None = None,
+        retry_after_max: float | None = None,
     ) -> None:
+        defaults = DEFAULT_TIMINGS
+        timeout = defaults.timeout if timeout is None else timeout
+        retry_deadline = defaults.retry_deadline if retry_deadline is None else retry_deadline
+        backoff_initial = defaults.backoff_initial if backoff_initial is None else backoff_initial
+        backoff_max = defaults.backoff_max if backoff_max is None else backoff_max
+        retry_after_max = defaults.retry_after_max if retry_after_max is None else retry_after_max
         token = (token or "").strip()
         organization = (organization or "").strip()
         if not token:
@@ -283,6 +318,7 @@ class EmailDomainsClient:
         self._wait = _Backoff(backoff_initial, backoff_max, retry_after_max)
         self._retry_after_max = retry_after_max
         self._timeout = timeout
+        self._stop: Callable[[], bool] | None = None
         # The token lives only in the httpx client's headers, whose repr masks it.
         self._http = httpx.Client(
             base_url=self._base_url,
@@ -319,6 +355,16 @@ class EmailDomainsClient:
             "EmailDomainsClient cannot be pickled: it holds the API token; create it where it is used "
             "(e.g. inside the provider method) from resolve_credentials()"
         )
+
+    def stopping_when(self, stop: Callable[[], bool]) -> EmailDomainsClient:
+        """This client (same connections, budget and settings) for calls that must not be sent once
+        ``stop()`` is true: such a call raises :class:`CancelledError` instead, even after it waited for its
+        budget slot (a wait that was cancelled must not spend one more request). Closing either closes both.
+        """
+        view = EmailDomainsClient.__new__(EmailDomainsClient)
+        view.__dict__.update(self.__dict__)
+        view._stop = stop
+        return view
 
     def close(self) -> None:
         """Close the connection pool. The client cannot be used afterwards."""
@@ -410,7 +456,10 @@ class EmailDomainsClient:
             ApiError, TransportError: any other failure.
         """
         call = self._call_on("verifying", domain_id, "POST", "/verify", MANAGE_SCOPE)
-        return self._domain_from(call, self._send(call))
+        try:
+            return self._domain_from(call, self._send(call))
+        finally:
+            self._forget_read(domain_id)
 
     def refresh(self, domain_id: str) -> Domain:
         """Passively re-read the domain's status and records without re-triggering verification.
@@ -432,9 +481,16 @@ class EmailDomainsClient:
             NotFoundError: no such domain in this organization.
             ApiError, TransportError: any other failure.
         """
-        self._send(self._call_on("deleting", domain_id, "DELETE", "", MANAGE_SCOPE))
+        try:
+            self._send(self._call_on("deleting", domain_id, "DELETE", "", MANAGE_SCOPE))
+        finally:
+            self._forget_read(domain_id)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _forget_read(self, domain_id: str) -> None:
+        """A write to the domain (even one whose answer was lost): a read shared before it is stale."""
+        shared_read_cache().forget((self._base_url, self._organization, str(domain_id)))
 
     def _call_on(self, operation: str, domain_id: str, method: str, suffix: str, scope: str) -> _Call:
         """Describe an idempotent call on one domain, quoting the id into the path."""
@@ -478,14 +534,16 @@ class EmailDomainsClient:
         )
 
     def _should_retry(self, call: _Call, error: BaseException) -> bool:
-        """Whether ``error`` may be retried under the call's policy."""
-        if isinstance(error, RateLimitedError):
-            return True  # refused before processing: safe even for register
-        if isinstance(error, TransportError):
-            return call.retry is _RetryPolicy.IDEMPOTENT or not error.request_sent
-        if isinstance(error, ApiError) and error.status_code >= 500:
-            return call.retry is _RetryPolicy.IDEMPOTENT
-        return False
+        """Whether ``error`` may be retried under the call's policy: a transient failure; for a register,
+        only one the server certainly did not act on."""
+        if not isinstance(error, TRANSIENT_ERRORS):
+            return False
+        if call.retry is _RetryPolicy.IDEMPOTENT:
+            return True
+        # A 429 is refused before processing, and a connection never made sent nothing.
+        return isinstance(error, RateLimitedError) or (
+            isinstance(error, TransportError) and not error.request_sent
+        )
 
     def _send(self, call: _Call) -> httpx.Response:
         """Send ``call``, retrying per its policy until the deadline; every attempt takes a budget slot.
@@ -520,6 +578,8 @@ class EmailDomainsClient:
                     # wait for a slot past the deadline.
                     if not self._budget.acquire(deadline=deadline if attempts else None):
                         raise _OutOfTime
+                    if self._stop is not None and self._stop():
+                        raise CancelledError(call.operation, call.target, "before the request was sent")
                     attempts += 1
                     try:
                         return self._attempt(call)
@@ -586,21 +646,17 @@ class EmailDomainsClient:
         if status == 401:
             hint = "The API token is invalid, expired, revoked or missing: use a valid token"
         elif status == 403:
-            if code == "organization_mismatch" or (
-                "organization" in message.lower() and "scope" not in message.lower()
-            ):
+            denied = PermissionDeniedError(
+                call.operation, call.target, status, message, required_scope=call.scope, code=code
+            )
+            if denied.wrong_organization:
                 hint = (
                     f"The token does not belong to organization {self._organization}: "
                     "use the organization the token was made for"
                 )
             else:
-                hint = (
-                    f"{call.operation.capitalize()} an Email Domain needs a token with the scope "
-                    f"{call.scope}: use a token that has it"
-                )
-            return PermissionDeniedError(
-                call.operation, call.target, status, message, required_scope=call.scope, code=code, hint=hint
-            )
+                hint = f"{denied.scope_needed}: use a token that has it"
+            return denied.retargeted(hint=hint)
         elif status == 404:
             hint = (
                 f"No such Email Domain in organization {self._organization}: it was deleted, "

@@ -14,7 +14,8 @@ The tree, one line per class::
     │   ├── ServerError            5xx: the API failed
     │   └── UnexpectedResponseError  2xx whose body is not what the API page describes
     ├── TransportError             no HTTP answer: connection refused, timeout, broken connection
-    └── DomainVerificationError    a domain did not verify (raised by the resources, never by the client)
+    ├── DomainVerificationError    a domain did not verify (raised by the resources, never by the client)
+    └── CancelledError             the engine asked the providers to stop (Ctrl-C, SIGTERM): not done
 
 Every message follows one template::
 
@@ -38,9 +39,13 @@ from typing import Any, Self
 
 __all__ = [
     "ENTITY",
+    "INSUFFICIENT_SCOPE",
+    "ORGANIZATION_MISMATCH",
+    "TRANSIENT_ERRORS",
     "AnyreachError",
     "ApiError",
     "AuthenticationError",
+    "CancelledError",
     "ConfigurationError",
     "ConflictError",
     "DomainVerificationError",
@@ -56,6 +61,12 @@ __all__ = [
 
 ENTITY = "Email Domain"
 """The noun every message uses, so the template reads the same everywhere."""
+
+ORGANIZATION_MISMATCH = "organization_mismatch"
+"""The API's error code of a 403 for a token that belongs to another organization."""
+
+INSUFFICIENT_SCOPE = "insufficient_scope"
+"""The API's error code of a 403 for a token that lacks the scope the operation needs."""
 
 
 def _join(*parts: str | None) -> str:
@@ -192,6 +203,27 @@ class PermissionDeniedError(ApiError):
             operation, target, status_code, server_message, code=code, hint=hint, attempts=attempts
         )
 
+    @property
+    def wrong_organization(self) -> bool:
+        """Whether the token belongs to another organization, rather than lacking the scope.
+
+        The server's error code decides. Only for a server that sends neither documented code is its
+        message read: it means the organization when it mentions the organization and not the scope
+        (``The token lacks the scope ... for organization org_1`` is about the scope).
+        """
+        if self.code == ORGANIZATION_MISMATCH:
+            return True
+        if self.code == INSUFFICIENT_SCOPE:
+            return False
+        message = self.server_message.lower()
+        return "organization" in message and "scope" not in message
+
+    @property
+    def scope_needed(self) -> str:
+        """``Registering an Email Domain needs a token with the scope email_domains:manage``: the advice
+        about a missing scope, which the client's hint and the resources' hint both begin with."""
+        return f"{self.operation.capitalize()} an {ENTITY} needs a token with the scope {self.required_scope}"
+
 
 class NotFoundError(ApiError):
     """404: no such domain in this organization (deleted, never created, or another organization's)."""
@@ -306,6 +338,46 @@ class DomainVerificationError(AnyreachError):
 
     def __str__(self) -> str:
         return f"waiting for {ENTITY} ({self.domain}) verification: {self.cause}"
+
+
+class CancelledError(AnyreachError):
+    """The engine asked the providers to stop (its ``Cancel``: Ctrl-C, SIGTERM, a cancelled CI job), so an
+    operation ended, or never started, before it was done.
+
+    The message follows ``<doing> Email Domain (<domain>): cancelled <progress>. <what to do>``, e.g.
+    ``waiting for Email Domain (acme.com) verification: cancelled while waiting for DNS ...``.
+
+    Attributes:
+        doing: what was being done, as a gerund phrase (``"registering"``, ``"waiting for"``).
+        domain: the domain name (or id) it was about.
+        progress: how far it got, in words.
+        subject: what follows the domain in the message's first words (`` verification``), if anything.
+    """
+
+    RESUME = "Run `pulumi up` again to resume"
+    """What to do, said by every cancellation message."""
+
+    def __init__(self, doing: str, domain: str, progress: str, *, subject: str = "") -> None:
+        self.doing = doing
+        self.domain = domain
+        self.progress = progress
+        self.subject = subject
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        what = f"{self.doing} {ENTITY} ({self.domain}){self.subject}"
+        return f"{what}: cancelled {_join(self.progress, self.RESUME)}"
+
+
+TRANSIENT_ERRORS: tuple[type[AnyreachError], ...] = (
+    TransportError,
+    ServerError,
+    RateLimitedError,
+    UnexpectedResponseError,
+)
+"""Failures of the network or of the API itself, which say nothing about the request or the domain: the same
+call may succeed later. The client retries those whose call is safe to repeat; a poll that hits one tries
+again at its next turn."""
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

@@ -1,31 +1,18 @@
 """Status steps of an Email Domain: one call each, returning "not this time" instead of failing.
 
-The waiter calls these on every poll. A transient failure (the API or the network, after the client's
-own retries) says nothing about the domain, so it comes back as ``(None, error)`` and the waiter tries
-again later; failures about the domain itself (gone, no permission) are raised.
+The waiter calls these on every poll. A transient failure (:data:`provider.api.errors.TRANSIENT_ERRORS`:
+the API or the network, after the client's own retries) says nothing about the domain, so it comes back as
+``(None, error)`` and the waiter tries again later; failures about the domain itself (gone, no permission)
+are raised.
 """
 
 from __future__ import annotations
 
 from provider.api.client import EmailDomainsClient
-from provider.api.errors import (
-    AnyreachError,
-    RateLimitedError,
-    ServerError,
-    TransportError,
-    UnexpectedResponseError,
-)
+from provider.api.errors import TRANSIENT_ERRORS, AnyreachError
 from provider.api.models import Domain
 
-__all__ = ["TRANSIENT_ERRORS", "StatusStep", "initiate_verification", "status_domain"]
-
-TRANSIENT_ERRORS: tuple[type[AnyreachError], ...] = (
-    TransportError,
-    ServerError,
-    RateLimitedError,
-    UnexpectedResponseError,
-)
-"""Failures that say nothing about the domain itself: a poll that hits one tries again later."""
+__all__ = ["StatusStep", "initiate_verification", "status_domain"]
 
 StatusStep = tuple[Domain | None, AnyreachError | None]
 """The re-read domain, or ``(None, the transient error)``."""

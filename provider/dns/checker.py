@@ -67,6 +67,7 @@ __all__ = [
     "RecordCheck",
     "ServerAnswer",
     "parse_endpoint",
+    "parse_resolvers",
     "system_resolvers",
 ]
 
@@ -112,6 +113,20 @@ class DnsCheckMode(StrEnum):
     """Every configured resolver (or the system's), asked with recursion."""
     OFF = "off"
     """No DNS check: every record counts as served."""
+
+    @classmethod
+    def parse(cls, value: object) -> DnsCheckMode:
+        """The mode ``value`` names, in any case and with spaces around it (``" Recursive "``): how the stack
+        config, the components and :class:`DnsCheckSettings` read a mode.
+
+        Raises:
+            ValueError: ``value`` names no mode; the message lists the modes.
+        """
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            modes = ", ".join(repr(mode.value) for mode in cls)
+            raise ValueError(f"DNS check mode {value!r} is not one of {modes}") from None
 
 
 class InvalidEndpointError(ValueError):
@@ -197,6 +212,21 @@ def parse_endpoint(text: str, default_port: int = 53) -> Endpoint:
     return Endpoint(_resolve_host(text, host, port), port)
 
 
+def parse_resolvers(resolvers: Iterable[str | Endpoint]) -> tuple[Endpoint, ...]:
+    """Resolvers as configured, each ``host[:port]`` through :func:`parse_endpoint` (an :class:`Endpoint` is
+    kept): how the stack config and the verification resource read them. ``str()`` of an endpoint writes it
+    back as text that parses to the same endpoint (``127.0.0.1:5353``), which is how resolvers travel in
+    resource inputs and state.
+
+    Raises:
+        InvalidEndpointError: for the first resolver that is not usable (its ``text``).
+        ValueError: ``resolvers`` is one string rather than a sequence of them.
+    """
+    if isinstance(resolvers, str):
+        raise ValueError(f"DNS resolvers must be a list of host[:port], not the string {resolvers!r}")
+    return tuple(item if isinstance(item, Endpoint) else parse_endpoint(item) for item in resolvers)
+
+
 def system_resolvers(path: str = SYSTEM_RESOLV_CONF) -> tuple[Endpoint, ...]:
     """The resolvers the system uses, read from ``path`` (``nameserver`` lines of resolv.conf).
 
@@ -224,7 +254,8 @@ class DnsCheckSettings:
     """How :class:`DnsChecker` checks records. Invalid values raise ``ValueError`` here."""
 
     mode: DnsCheckMode = DnsCheckMode.AUTHORITATIVE
-    """Which servers must serve a record; a mode name (``"recursive"``) is accepted too."""
+    """Which servers must serve a record; a mode name (``"recursive"``) is accepted too
+    (:meth:`DnsCheckMode.parse`)."""
     resolvers: tuple[Endpoint, ...] = ()
     """Resolvers for the zone walk (authoritative mode) or the checks (recursive mode); empty = the
     system's, read from /etc/resolv.conf at every check (it may change while a checker lives)."""
@@ -234,7 +265,7 @@ class DnsCheckSettings:
     """Seconds to wait for each query (UDP, then TCP again if the UDP answer was truncated)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mode", _parse_mode(self.mode))
+        object.__setattr__(self, "mode", DnsCheckMode.parse(self.mode))
         if isinstance(self.resolvers, str | Endpoint) or not isinstance(self.resolvers, Iterable):
             raise ValueError(
                 f"DNS check resolvers must be a sequence of Endpoint, not {type(self.resolvers).__name__}"
@@ -259,35 +290,6 @@ class DnsCheckSettings:
                 f"DNS check timeout {timeout!r} must be a number of seconds above 0 "
                 f"and at most {MAX_TIMEOUT:g}"
             )
-
-    @classmethod
-    def from_text(
-        cls,
-        mode: str = DnsCheckMode.AUTHORITATIVE,
-        resolvers: str | Sequence[str] = (),
-        nameserver_port: int = 53,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> DnsCheckSettings:
-        """Settings from configuration text: ``resolvers`` as ``"1.1.1.1, 127.0.0.1:5353"`` or a list.
-
-        Each resolver goes through :func:`parse_endpoint`; any problem raises ``ValueError``.
-        """
-        items = resolvers.replace(",", " ").split() if isinstance(resolvers, str) else list(resolvers)
-        endpoints = tuple(parse_endpoint(item) for item in items)
-        return cls(
-            mode=_parse_mode(mode),
-            resolvers=endpoints,
-            nameserver_port=nameserver_port,
-            timeout=timeout,
-        )
-
-
-def _parse_mode(value: object) -> DnsCheckMode:
-    try:
-        return DnsCheckMode(str(value))
-    except ValueError:
-        modes = ", ".join(repr(str(mode)) for mode in DnsCheckMode)
-        raise ValueError(f"DNS check mode {value!r} is not one of {modes}") from None
 
 
 # -- records and values -----------------------------------------------------------------------------

@@ -23,9 +23,10 @@ import functools
 import os
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ENGINE_COMMAND", "engine_process", "program_ran", "record_program_run"]
+__all__ = ["ENGINE_COMMAND", "engine_process", "engine_running", "program_ran", "record_program_run"]
 
 ENGINE_COMMAND = "pulumi"
 """The command name (``/proc/<pid>/comm``) of the process that runs a deployment."""
@@ -33,15 +34,31 @@ ENGINE_COMMAND = "pulumi"
 _PROC = Path("/proc")
 
 
-def _stat_fields(pid: int) -> tuple[str, list[str]] | None:
-    """The command name and the fields after it of ``/proc/<pid>/stat``, or None."""
+@dataclass(frozen=True)
+class _ProcessStat:
+    """What this package reads of ``/proc/<pid>/stat`` (proc(5))."""
+
+    name: str
+    """The command name (field 2)."""
+    state: str
+    """``R``, ``S``, ... ``Z`` for a zombie (field 3)."""
+    parent: int
+    """The parent's pid (field 4)."""
+    start_time: str
+    """When the process started, in clock ticks after boot (field 22): with the pid, it names one process
+    (a pid is reused, a pid and a start time are not)."""
+
+
+def _process_stat(pid: int) -> _ProcessStat | None:
+    """The stat of process ``pid``, or None when there is no such process (or no ``/proc``)."""
     try:
         text = (_PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
     # The command name is in parentheses and may itself hold spaces or parentheses.
-    name = text[text.index("(") + 1 : text.rindex(")")]
-    return name, text[text.rindex(")") + 2 :].split()
+    close = text.rindex(")")
+    fields = text[close + 2 :].split()
+    return _ProcessStat(text[text.index("(") + 1 : close], fields[0], int(fields[1]), fields[19])
 
 
 def engine_process(start: int | None = None) -> tuple[int, str] | None:
@@ -49,17 +66,27 @@ def engine_process(start: int | None = None) -> tuple[int, str] | None:
     process), or None when there is none or the system has no ``/proc``."""
     pid = os.getpid() if start is None else start
     for _ in range(64):  # a process tree is never this deep; the bound guards against a cycle
-        fields = _stat_fields(pid)
-        if fields is None:
+        process = _process_stat(pid)
+        if process is None:
             return None
-        name, rest = fields
-        if name == ENGINE_COMMAND and pid != os.getpid():
-            return pid, rest[19]  # field 22 of stat: the start time, in clock ticks after boot
-        parent = int(rest[1])
-        if parent <= 1:
+        if process.name == ENGINE_COMMAND and pid != os.getpid():
+            return pid, process.start_time
+        if process.parent <= 1:
             return None
-        pid = parent
+        pid = process.parent
     return None
+
+
+def engine_running(engine: tuple[int, str]) -> bool:
+    """Whether the ``pulumi`` process ``engine`` (``(pid, start time)`` as :func:`engine_process` gives it)
+    still runs: the same pid with the same start time (a reused pid does not count), not a zombie."""
+    process = _process_stat(engine[0])
+    return (
+        process is not None
+        and process.name == ENGINE_COMMAND
+        and process.state != "Z"
+        and process.start_time == engine[1]
+    )
 
 
 def _marker_directory() -> Path | None:
@@ -120,7 +147,6 @@ def _forget_finished_runs(directory: Path) -> None:
     """Remove the markers of deployments whose ``pulumi`` process is gone."""
     for marker in directory.iterdir():
         pid, _, started = marker.name.partition("-")
-        fields = _stat_fields(int(pid)) if pid.isdigit() else None
-        if fields is None or fields[0] != ENGINE_COMMAND or fields[1][19] != started:
+        if not (pid.isdigit() and engine_running((int(pid), started))):
             with contextlib.suppress(OSError):
                 marker.unlink()

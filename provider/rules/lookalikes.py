@@ -16,27 +16,35 @@ Scripts are identified by their ISO 15924 codes (``Latn``, ``Cyrl``, ``Hani``), 
 uses, plus its three augmented codes ``Hanb`` (Han with Bopomofo), ``Jpan`` and ``Kore``;
 ``script_name`` turns a code into an English name for messages.
 
-Where the list of scripts comes from: the installed ``regex`` module (which answers
-``\\p{scx=...}``, Script_Extensions) is the authority on which scripts exist, so the codes are read
-from its own property table; upgrading ``regex`` to a newer Unicode version therefore brings new
-scripts in without editing this file. That table is not public API, so it is read defensively and
-merged with ``_SCRIPT_NAMES`` (the 175 scripts that ``regex`` 2026.11.19 knows, with their English
-names); each code is kept only if the installed ``regex`` accepts it as a Script_Extensions value
-(``\\p{scx=Xxxx}`` compiles). If ``regex`` ever moves its table, the listed scripts still work and only
-scripts newer than the constant would be missed; ``tests/provider/test_mixed_scripts.py`` says so.
+Where the scripts come from: ``_SCRIPT_NAMES`` lists them (the 175 scripts that ``regex`` 2026.11.19
+knows, with their English names), and the installed ``regex`` answers, through its public pattern syntax
+only (``\\p{scx=Latn}``), which of them each character belongs to (Script_Extensions); a listed script
+that an older ``regex`` does not know is left out. A character of a script newer than the list belongs
+to no listed script, so a label holding one fails the check, as an unassigned character does: when
+``regex`` is upgraded to a newer Unicode, add its new scripts to the list
+(``tests/provider/test_lookalikes.py`` fails until then).
 
-Only the standard library, ``regex`` and ``idna`` are imported, like ``provider.rules.domain_name``: the
+Nothing is compiled at import: the ``\\p{scx=...}`` patterns (one per script, tens of milliseconds in
+all) are compiled the first time a character outside ASCII is checked, and ``regex`` is imported then.
+ASCII characters need none of them: letters are Latin, everything else is Common.
+
+Only the standard library, ``regex`` and ``idna`` are used, like ``provider.rules.domain_name``: the
 checks must be usable without the Pulumi SDK.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import idna
-import regex
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = [
     "ALL_SCRIPTS",
@@ -64,8 +72,11 @@ _AUGMENTED_NAMES = {
     KOREAN: "Korean",
 }
 
-# English names (Unicode's Script property value aliases, underscores as spaces), keyed by ISO 15924
-# code. They make messages readable; the scripts themselves are discovered from `regex` (see above).
+# Every script a character can be "in" for UTS 39, keyed by ISO 15924 code, with its English name (Unicode's
+# Script property value alias, underscores as spaces) for messages. Left out on purpose: Common (Zyyy) and
+# Inherited (Zinh), which count as every script; Unknown (Zzzz, unassigned code points), so that a label
+# containing one never passes; Hrkt (Katakana_Or_Hiragana), an alias no character carries (UTS 39 uses Hira
+# and Kana); and the private-use aliases Qaac and Qaai (of Coptic and Inherited).
 _SCRIPT_NAMES = {
     "Adlm": "Adlam",
     "Aghb": "Caucasian Albanian",
@@ -244,12 +255,6 @@ _SCRIPT_NAMES = {
     "Zanb": "Zanabazar Square",
 }
 
-# Not scripts a character can be "in" for UTS 39: Common and Inherited are handled as "every script";
-# Unknown (unassigned code points) is left out so that a label containing one never passes; Hrkt
-# (Katakana_Or_Hiragana) is an alias no character carries, UTS 39 uses Hira and Kana instead.
-# Qaac and Qaai are private-use aliases of Coptic and Inherited.
-_NOT_TESTED = frozenset({COMMON, INHERITED, "Zzzz", "Hrkt", "Qaac", "Qaai"})
-
 # The scripts that may be combined with Latin in a Highly Restrictive label (UTS 39 section 5.2),
 # written with the augmented codes, so that "Latin + Han + Hiragana + Katakana" is {Latn, Jpan}.
 _HIGHLY_RESTRICTIVE_COVERS = (
@@ -260,64 +265,67 @@ _HIGHLY_RESTRICTIVE_COVERS = (
 
 _EXAMPLES_PER_SCRIPT = 3
 _ROOT_DOT = "."
+# The full stops UTS 46 maps to ".", for names it refuses to map.
+_IDEOGRAPHIC_DOTS = re.compile("[\u3002\uff0e\uff61]")
 
 
-def _accepted_by_regex(code: str) -> bool:
-    """Tell whether the installed ``regex`` knows ``code`` as a Script_Extensions value."""
-    try:
-        regex.compile(rf"\p{{scx={code}}}")
-    except regex.error:
-        return False
-    return True
+def _compile_script_patterns(codes: Iterable[str]) -> tuple[tuple[str, regex.Pattern[str]], ...]:
+    """``(code, \\p{scx=code})`` for each of ``codes`` that the installed ``regex`` knows, in order."""
+    import regex  # here, not at the top: only a character outside ASCII needs it (see the docstring)
+
+    patterns = []
+    for code in codes:
+        try:
+            patterns.append((code, regex.compile(rf"\p{{scx={code}}}")))
+        except regex.error:
+            pass  # a script newer than the installed regex: none of its characters can be told apart
+    return tuple(patterns)
 
 
-def _codes_in_regex_table() -> dict[str, str]:
-    """Read the installed ``regex``'s Script_Extensions values as ``{ISO code: long name}``.
-
-    Private API of ``regex``: any surprise yields an empty table, and the constant list takes over.
-    """
-    try:
-        from regex import _regex_core
-
-        values: dict[str, int] = _regex_core.PROPERTIES["SCRIPTEXTENSIONS"][1]
-        aliases_by_id: dict[int, list[str]] = {}
-        for alias, value_id in values.items():
-            aliases_by_id.setdefault(value_id, []).append(alias)
-        table: dict[str, str] = {}
-        for aliases in aliases_by_id.values():
-            # Each value has a long name and a four-letter ISO 15924 code (the same word for Thai,
-            # Lisu, Cham...); the Q... codes are private-use duplicates. Miao (code Plrd) has two
-            # four-letter aliases: the one we list wins, so that no script is tested twice.
-            codes = [alias.title() for alias in aliases if len(alias) == 4 and not alias.startswith("Q")]
-            if codes:
-                listed = [code for code in codes if code in _SCRIPT_NAMES]
-                table[(listed or codes)[0]] = max(aliases, key=len).title()
-        return table
-    except Exception:
-        return {}
+@functools.cache
+def _script_patterns() -> tuple[tuple[str, regex.Pattern[str]], ...]:
+    """The pattern of every listed script, compiled on first use."""
+    return _compile_script_patterns(sorted(_SCRIPT_NAMES))
 
 
-def _discover_script_codes() -> tuple[str, ...]:
-    """Every script code the installed ``regex`` can test, from its table and from ``_SCRIPT_NAMES``."""
-    candidates = set(_codes_in_regex_table()) | set(_SCRIPT_NAMES)
-    return tuple(sorted(code for code in candidates - _NOT_TESTED if _accepted_by_regex(code)))
+@functools.cache
+def _every_script_pattern() -> regex.Pattern[str]:
+    """Characters whose Script_Extensions is Common or Inherited."""
+    import regex
+
+    return regex.compile(rf"[\p{{scx={COMMON}}}\p{{scx={INHERITED}}}]")
 
 
-_REGEX_NAMES = _codes_in_regex_table()
+@functools.cache
+def _script_codes() -> tuple[str, ...]:
+    return tuple(code for code, _ in _script_patterns())
 
-SCRIPT_CODES: tuple[str, ...] = _discover_script_codes()
-"""The ISO 15924 codes of the scripts each character is tested for (Common and Inherited excluded)."""
 
-ALL_SCRIPTS: frozenset[str] = frozenset(SCRIPT_CODES) | frozenset(_AUGMENTED_NAMES)
-"""UTS 39's "ALL": the resolved script set of a label made only of Common and Inherited characters."""
+@functools.cache
+def _all_scripts() -> frozenset[str]:
+    return frozenset(_script_codes()) | frozenset(_AUGMENTED_NAMES)
 
-_SCRIPT_PATTERNS = tuple((code, regex.compile(rf"\p{{scx={code}}}")) for code in SCRIPT_CODES)
-_COMMON_OR_INHERITED = regex.compile(rf"[\p{{scx={COMMON}}}\p{{scx={INHERITED}}}]")
+
+if TYPE_CHECKING:
+    SCRIPT_CODES: tuple[str, ...]
+    """The ISO 15924 codes of the scripts each character is tested for (Common and Inherited excluded)."""
+
+    ALL_SCRIPTS: frozenset[str]
+    """UTS 39's "ALL": the resolved script set of a label made only of Common and Inherited characters."""
+
+
+def __getattr__(name: str) -> object:
+    """``SCRIPT_CODES`` and ``ALL_SCRIPTS``, computed on first access: they need the compiled patterns."""
+    if name == "SCRIPT_CODES":
+        return _script_codes()
+    if name == "ALL_SCRIPTS":
+        return _all_scripts()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def script_name(code: str) -> str:
     """Return the English name of an ISO 15924 script code (``Cyrl`` -> ``Cyrillic``), for messages."""
-    return _AUGMENTED_NAMES.get(code) or _SCRIPT_NAMES.get(code) or _REGEX_NAMES.get(code) or code
+    return _AUGMENTED_NAMES.get(code) or _SCRIPT_NAMES.get(code) or code
 
 
 def format_code_point(ch: str) -> str:
@@ -329,17 +337,24 @@ def format_code_point(ch: str) -> str:
     return f"U+{ord(ch):04X} {unicodedata.name(ch, '<unnamed>')}"
 
 
+_LATIN = frozenset({"Latn"})
+
+
 @functools.lru_cache(maxsize=4096)
 def _script_extensions(ch: str) -> frozenset[str]:
     """The Script_Extensions of ``ch`` as ISO codes; empty for Common, Inherited and unassigned."""
-    if _COMMON_OR_INHERITED.match(ch):
+    if _is_every_script(ch):
         return frozenset()
-    return frozenset(code for code, pattern in _SCRIPT_PATTERNS if pattern.match(ch))
+    if ch.isascii():
+        return _LATIN
+    return frozenset(code for code, pattern in _script_patterns() if pattern.match(ch))
 
 
 def _is_every_script(ch: str) -> bool:
     """True when UTS 39 counts ``ch`` as belonging to every script (Script_Extensions Common or Inherited)."""
-    return bool(_COMMON_OR_INHERITED.match(ch))
+    if ch.isascii():
+        return not ch.isalpha()  # ASCII letters are Latin; every other ASCII character is Common
+    return bool(_every_script_pattern().match(ch))
 
 
 def _augmented(scripts: frozenset[str]) -> frozenset[str]:
@@ -390,7 +405,7 @@ def label_scripts(label: str) -> frozenset[str]:
     such characters resolves to ``ALL_SCRIPTS``; a label that mixes scripts resolves to the empty set
     (it may still be Highly Restrictive, such as Latin with Han). An ``xn--`` label is decoded first.
     """
-    resolved = ALL_SCRIPTS
+    resolved = _all_scripts()
     for scripts in _augmented_sets(_unicode_label(label)):
         resolved &= scripts
     return resolved
@@ -487,7 +502,7 @@ def _split_labels(name: str) -> list[str]:
     try:
         mapped = idna.uts46_remap(name, std3_rules=False, transitional=False)
     except (idna.IDNAError, ValueError):
-        mapped = regex.sub("[\u3002\uff0e\uff61]", ".", name)
+        mapped = _IDEOGRAPHIC_DOTS.sub(".", name)
     return mapped.split(".")
 
 

@@ -36,10 +36,11 @@ from provider.dns.checker import (
     RecordCheck,
     ServerAnswer,
     parse_endpoint,
+    parse_resolvers,
     system_resolvers,
 )
 from provider.rules.records import host_name, record_full_name, txt_text
-from sandbox import DnsEntry, DnsServer, SandboxConfig
+from sandbox import DnsEntry, DnsServer
 from sandbox.testing import ManualClock, SandboxServer
 from tests.provider.dns_test_servers import (
     LOOPBACK,
@@ -54,6 +55,7 @@ from tests.provider.dns_test_servers import (
     truncated,
     zone_answer,
 )
+from tests.support import START, FakeClock
 
 BOTH_MODES = pytest.mark.parametrize("mode", [DnsCheckMode.AUTHORITATIVE, DnsCheckMode.RECURSIVE])
 """Run a test once per checking mode."""
@@ -238,16 +240,25 @@ def test_bad_settings_are_a_value_error_that_names_the_setting(changes: dict[str
         DnsCheckSettings(**changes)
 
 
-def test_settings_from_configuration_text() -> None:
-    settings = DnsCheckSettings.from_text("recursive", "127.0.0.1:5353, [::1]:5353", timeout=1.5)
-    assert settings == DnsCheckSettings(
-        DnsCheckMode.RECURSIVE, (Endpoint("127.0.0.1", 5353), Endpoint("::1", 5353)), 53, 1.5
-    )
-    assert DnsCheckSettings.from_text(resolvers=["1.1.1.1"]).resolvers == (Endpoint("1.1.1.1"),)
-    with pytest.raises(ValueError, match=r"DNS server 'udp://1\.1\.1\.1'"):
-        DnsCheckSettings.from_text(resolvers="udp://1.1.1.1")
-    with pytest.raises(ValueError, match="DNS check mode 'fast'"):
-        DnsCheckSettings.from_text(mode="fast")
+def test_a_mode_is_read_in_any_case() -> None:
+    assert DnsCheckMode.parse(" Recursive ") is DnsCheckMode.RECURSIVE
+    assert DnsCheckSettings(mode="OFF").mode is DnsCheckMode.OFF  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match="DNS check mode 'fast' is not one of 'authoritative', 'recursive', 'off'"
+    ):
+        DnsCheckMode.parse("fast")
+
+
+def test_resolvers_are_read_from_host_port_texts_and_written_back_the_same() -> None:
+    resolvers = parse_resolvers(["127.0.0.1:5353", "[::0001]:5353", Endpoint("1.1.1.1")])
+    assert resolvers == (Endpoint("127.0.0.1", 5353), Endpoint("::1", 5353), Endpoint("1.1.1.1"))
+    assert [str(resolver) for resolver in resolvers] == ["127.0.0.1:5353", "[::1]:5353", "1.1.1.1:53"]
+    assert parse_resolvers([str(resolver) for resolver in resolvers]) == resolvers
+    with pytest.raises(InvalidEndpointError, match=r"DNS server 'udp://1\.1\.1\.1'") as caught:
+        parse_resolvers(["1.1.1.1", "udp://1.1.1.1"])
+    assert caught.value.text == "udp://1.1.1.1"
+    with pytest.raises(ValueError, match=r"not the string '1\.1\.1\.1'"):
+        parse_resolvers("1.1.1.1")
 
 
 def test_the_checker_validates_its_settings_when_built() -> None:
@@ -863,20 +874,20 @@ class DnsSandbox:
         self.clock.advance(PROPAGATION_DELAY)
 
 
-@pytest.fixture(scope="module")
-def sandbox_dns_server() -> Iterator[tuple[SandboxServer, ManualClock]]:
-    """One sandbox with a DNS server for the module; the clock only moves when a test says so."""
-    clock = ManualClock()
-    config = SandboxConfig(dns_port=0, propagation_delay=PROPAGATION_DELAY, clock=clock)
-    with SandboxServer(config) as server:
-        yield server, clock
-
-
 @pytest.fixture
-def dns_sandbox(sandbox_dns_server: tuple[SandboxServer, ManualClock]) -> Iterator[DnsSandbox]:
-    """The module's sandbox, emptied, with acme.com registered (nothing published yet)."""
-    server, clock = sandbox_dns_server
+def dns_sandbox(clocked_server: tuple[SandboxServer, FakeClock]) -> Iterator[DnsSandbox]:
+    """The suite's clocked sandbox (its clock moves only when a test says so), emptied, with the sandbox's
+    default timings but PROPAGATION_DELAY, and acme.com registered (nothing published yet)."""
+    server, clock = clocked_server
+    clock.now = START
     server.reset()
+    server.set_settings(
+        propagation_delay=PROPAGATION_DELAY,
+        verify_window=300,
+        auto_publish=False,
+        check_delay=1,
+        negative_cache=0,
+    )
     with server.client() as api:
         response = api.post("/core/email-domains", json={"domain": "acme.com"})
     assert response.status_code == 201, response.text

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from provider.host.program_run import engine_process, program_ran, record_program_run
+from provider.host import program_run
+from provider.host.program_run import engine_process, engine_running, program_ran, record_program_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +58,28 @@ def test_outside_a_pulumi_process_it_cannot_be_told() -> None:
     assert engine_process() is None
     record_program_run()  # does nothing, raises nothing
     assert program_ran() is None
+
+
+def test_an_engine_runs_as_long_as_its_process_with_the_same_start_time(tmp_path: Path) -> None:
+    command = tmp_path / "pulumi"
+    command.symlink_to(sys.executable)
+    process = subprocess.Popen([str(command), "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        engine = engine_process(process.pid)
+        assert engine is not None and engine[0] == process.pid
+        assert engine_running(engine)
+        assert not engine_running((process.pid, engine[1] + "0"))  # the pid, reused by a later process
+        assert process.stdin is not None
+        process.stdin.close()
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # it has ended, and is not reaped yet
+        assert not engine_running(engine)  # a zombie
+    finally:
+        process.kill()
+        process.wait()
+    assert not engine_running(engine)  # gone
+
+
+def test_a_process_not_named_pulumi_is_no_engine() -> None:
+    this_process = program_run._process_stat(os.getpid())
+    assert this_process is not None and this_process.name != "pulumi"
+    assert not engine_running((os.getpid(), this_process.start_time))

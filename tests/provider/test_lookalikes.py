@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
+from pathlib import Path
 
-from provider.rules import lookalikes as mixed_scripts
+import pytest
+import regex
+
+from provider.rules import lookalikes
 from provider.rules.domain_name import normalize_domain
 from provider.rules.lookalikes import (
     ALL_SCRIPTS,
@@ -384,20 +389,60 @@ def test_script_names_for_messages(code: str, name: str) -> None:
     assert script_name(code) == name
 
 
-def test_the_script_list_is_read_from_the_installed_regex() -> None:
-    # If this fails, regex moved its private property table: the checks still work from the constant
-    # list, but scripts added in later Unicode versions are no longer picked up automatically.
-    from_regex = mixed_scripts._codes_in_regex_table()
-    assert {"Latn", "Cyrl", "Grek", "Armn", "Cher", "Hani", "Hira", "Kana", "Hang", "Bopo"} <= set(from_regex)
-    assert set(from_regex) - {"Zyyy", "Zinh", "Zzzz", "Hrkt"} <= set(SCRIPT_CODES)
+@pytest.fixture(scope="module")
+def every_code_point() -> str:
+    """Every code point, surrogates included, as one string to search."""
+    return "".join(map(chr, range(sys.maxunicode + 1)))
 
 
-def test_the_script_list_falls_back_to_the_constant_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mixed_scripts, "_codes_in_regex_table", dict)
+def test_every_script_of_the_installed_regex_is_listed(every_code_point: str) -> None:
+    # Through regex's public syntax: a character that is neither Common, Inherited nor unassigned (Zzzz)
+    # and in none of the listed scripts belongs to a script the list lacks. It would fail every check
+    # as "Unknown": when this fails after a regex upgrade, add the script to _SCRIPT_NAMES.
+    listed = "".join(rf"\p{{scx={code}}}" for code in ("Zyyy", "Zinh", "Zzzz", *SCRIPT_CODES))
+    unlisted = regex.compile(rf"[^{listed}]").search(every_code_point)
 
-    codes = mixed_scripts._discover_script_codes()
+    assert unlisted is None, format_code_point(unlisted.group())
 
-    assert {"Latn", "Cyrl", "Grek", "Armn", "Cher", "Hani", "Hira", "Kana", "Hang", "Bopo"} <= set(codes)
+
+def test_a_listed_script_the_installed_regex_does_not_know_is_left_out() -> None:
+    codes = [code for code, _ in lookalikes._compile_script_patterns(["Latn", "Xzzq", "Cyrl"])]
+
+    assert codes == ["Latn", "Cyrl"]
+
+
+def test_the_english_names_spell_the_unicode_script_names(every_code_point: str) -> None:
+    # A character's Script has one value: if the first character of script `code` is in script `name`
+    # too, the name spells that very script (regex matches property names ignoring case and spaces).
+    for code in SCRIPT_CODES:
+        first = regex.compile(rf"\p{{sc={code}}}").search(every_code_point)
+        assert first is not None, code
+        assert regex.compile(rf"\p{{sc={script_name(code)}}}").match(first.group()), code
+
+
+def test_ascii_needs_no_pattern_and_gets_the_scripts_the_patterns_give() -> None:
+    every_script = lookalikes._every_script_pattern()
+    for ch in map(chr, range(128)):
+        expected = frozenset(code for code, pattern in lookalikes._script_patterns() if pattern.match(ch))
+        assert lookalikes._is_every_script(ch) is bool(every_script.match(ch)), repr(ch)
+        assert lookalikes._script_extensions(ch) == (frozenset() if every_script.match(ch) else expected), ch
+
+
+LAZINESS = """
+import sys
+import provider.rules.lookalikes as lookalikes
+assert "regex" not in sys.modules, "imported at import"
+assert lookalikes.mixed_script_labels("acme-2.com") == []
+assert "regex" not in sys.modules, "imported for an ASCII name"
+assert lookalikes._script_patterns.cache_info().currsize == 0, "compiled for an ASCII name"
+assert lookalikes.mixed_script_labels("p\u0430ypal.com")
+assert lookalikes._script_patterns.cache_info().currsize == 1
+"""
+
+
+def test_nothing_is_compiled_at_import_nor_for_an_ascii_name() -> None:
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", LAZINESS], cwd=root, check=True)
 
 
 def test_each_script_is_tested_once() -> None:
@@ -414,11 +459,3 @@ def test_common_inherited_unknown_and_aliases_are_not_scripts_to_test() -> None:
 def test_an_unassigned_code_point_never_passes() -> None:
     assert not is_highly_restrictive("abc\u0378")
     assert label_scripts("\u0378") == NONE
-
-
-def test_the_english_names_spell_the_unicode_script_names() -> None:
-    # regex knows each script by its long name (upper case, no spaces): a typo in the table shows here.
-    from_regex = mixed_scripts._codes_in_regex_table()
-    for code in SCRIPT_CODES:
-        spelled = script_name(code).replace(" ", "").upper()
-        assert spelled == from_regex[code].upper() or from_regex[code] == code, code
