@@ -1,5 +1,6 @@
-"""Shared fixtures, in one place: the session's sandbox (reset before each test that uses it), fast
-provider clients, configured providers and captured logs. Plain helpers live in ``tests/support.py``."""
+"""Shared fixtures, in one place: the session's sandboxes (one in real time, one whose clock only the test
+moves; reset before each test that uses them), fast provider clients, configured providers and captured
+logs. Plain helpers live in ``tests/support.py``."""
 
 from __future__ import annotations
 
@@ -16,14 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from provider.api import budget as request_budget  # noqa: E402
+from provider.api import client as api_client  # noqa: E402
 from provider.resources import connection  # noqa: E402
+from provider.verify import poller as verification_poller  # noqa: E402
 from sandbox import SandboxConfig  # noqa: E402
-from sandbox.testing import ManualClock, SandboxServer  # noqa: E402
+from sandbox.testing import RecordingSleep, SandboxServer  # noqa: E402
 from tests.support import (  # noqa: E402
-    FAST_CLIENT,
     FAST_SETTINGS,
+    FAST_TIMINGS,
     SANDBOX_CREDENTIALS,
+    START,
     CapturedLogs,
+    FakeClock,
     RecordingBudget,
     configure_request,
     stack_config,
@@ -47,24 +53,44 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture(scope="session")
-def clocked_server() -> Iterator[tuple[SandboxServer, ManualClock]]:
-    """A second session sandbox whose clock only the test moves (with its DNS server): for tests in which
-    a verification must not complete, or fail, before the test says so."""
-    clock = ManualClock()
-    config = SandboxConfig(clock=clock, dns_port=0, credentials=SANDBOX_CREDENTIALS, seed=1234)
+def clock() -> FakeClock:
+    """The clock of the clocked sandbox: it moves only when the test says so."""
+    return FakeClock(START)
+
+
+@pytest.fixture(scope="session")
+def sleeps() -> RecordingSleep:
+    """The clocked sandbox's sleep (its latency fault): records each delay and returns at once."""
+    return RecordingSleep()
+
+
+@pytest.fixture(scope="session")
+def clocked_server(clock: FakeClock, sleeps: RecordingSleep) -> Iterator[tuple[SandboxServer, FakeClock]]:
+    """The session's second sandbox, whose clock (``clock``) only the test moves, with its DNS server: for
+    tests in which a verification, a rate limit or a deadline must not move before the test says so. The
+    one clocked sandbox of the suite (the sandbox's own tests use it as ``timed``)."""
+    config = SandboxConfig(clock=clock, sleep=sleeps, dns_port=0, credentials=SANDBOX_CREDENTIALS, seed=1234)
     with SandboxServer(config) as server:
         yield server, clock
 
 
 @pytest.fixture
 def clocked(
-    clocked_server: tuple[SandboxServer, ManualClock], fast_clients: None
-) -> tuple[SandboxServer, ManualClock]:
-    """The clocked sandbox, emptied and set to fast timings, with the providers configured for it."""
+    clocked_server: tuple[SandboxServer, FakeClock],
+    fast_clients: None,
+    budget: RecordingBudget,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[SandboxServer, FakeClock]:
+    """The clocked sandbox, emptied, at ``START``, set to fast timings, with the providers configured for
+    it; the process-wide poller runs on the same clock, so its pauses and deadlines pass only when the test
+    moves the clock."""
     server, clock = clocked_server
+    clock.now = START
     server.reset()
     server.set_settings(**FAST_SETTINGS)
     _configure_providers(server)
+    poller = verification_poller.VerificationPoller(lambda: budget.rate_per_second, clock=clock)
+    monkeypatch.setattr(verification_poller, "_shared", poller)
     return server, clock
 
 
@@ -84,10 +110,12 @@ def budget() -> RecordingBudget:
 
 @pytest.fixture
 def fast_clients(monkeypatch: pytest.MonkeyPatch, budget: RecordingBudget) -> Iterator[None]:
-    """Short client deadlines and backoffs, the test's budget, and no ANYREACH_* from the environment."""
+    """Every client the providers make has the tests' timings and takes its slots from the test's budget
+    (the process-wide defaults, replaced); no ANYREACH_* from the environment."""
     for name in ("ANYREACH_TOKEN", "ANYREACH_ORGANIZATION", "ANYREACH_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(connection, "CLIENT_OPTIONS", {"budget": budget, **FAST_CLIENT})
+    monkeypatch.setattr(api_client, "DEFAULT_TIMINGS", FAST_TIMINGS)
+    monkeypatch.setattr(request_budget, "_shared", budget)
     yield
     connection.forget_configuration()
 

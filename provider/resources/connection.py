@@ -19,7 +19,6 @@ from typing import Any
 
 import pulumi
 
-from provider.api.budget import RequestBudget, shared_budget
 from provider.api.client import EmailDomainsClient
 from provider.api.errors import (
     ENTITY,
@@ -48,22 +47,15 @@ from provider.verify.domains import verify_domains
 from provider.verify.poller import VerificationRequest, shared_poller
 
 __all__ = [
-    "CLIENT_OPTIONS",
     "connect",
     "current_credentials",
     "forget_configuration",
     "open_client",
     "pulumi_hint",
     "remember_configuration",
-    "request_budget",
     "retargeted",
     "wait_for_verification",
 ]
-
-CLIENT_OPTIONS: dict[str, Any] = {}
-"""Extra keyword arguments for every client the providers create (``timeout``, ``retry_deadline``,
-``budget``...). Empty in production: the client's defaults and the process-wide budget apply. Tests
-replace it to shorten deadlines."""
 
 _configuration: dict[str, str] = {}
 _configuration_lock = threading.Lock()
@@ -137,7 +129,7 @@ def open_client(doing: str, domain: str, credentials: Credentials) -> EmailDomai
         ConfigurationError: the credentials are unusable; the message names the domain and the sources.
     """
     try:
-        return credentials.client(**CLIENT_OPTIONS)
+        return credentials.client()
     except ConfigurationError as exc:
         raise ConfigurationError(f"{doing} {ENTITY} ({domain}): {exc} ({_sources(credentials)})") from exc
 
@@ -147,12 +139,6 @@ def retargeted(error: AnyreachError, domain: str, credentials: Credentials) -> A
     if isinstance(error, ApiError | TransportError):
         return error.retargeted(domain, pulumi_hint(error, credentials))
     return error
-
-
-def request_budget() -> RequestBudget:
-    """The request budget every client of the providers takes its slots from."""
-    budget = CLIENT_OPTIONS.get("budget")
-    return budget if isinstance(budget, RequestBudget) else shared_budget()
 
 
 def _sources(credentials: Credentials) -> str:
@@ -197,7 +183,7 @@ def pulumi_hint(error: AnyreachError, credentials: Credentials) -> str | None:
     if isinstance(error, AuthenticationError):
         return f"The API token from {token_where} is invalid, expired or revoked: {token_fix}"
     if isinstance(error, PermissionDeniedError):
-        if error.code == "organization_mismatch" or "organization" in error.server_message.lower():
+        if error.wrong_organization:
             org_where = _where(credentials.organization_source, ORGANIZATION_CONFIG_KEY, ORGANIZATION_ENV_VAR)
             org_fix = _how_to_set(
                 credentials.organization_source, ORGANIZATION_CONFIG_KEY, ORGANIZATION_ENV_VAR, "<org>", False
@@ -206,10 +192,7 @@ def pulumi_hint(error: AnyreachError, credentials: Credentials) -> str | None:
                 f"The API token from {token_where} does not belong to organization "
                 f"{credentials.organization} (from {org_where}): {org_fix}"
             )
-        return (
-            f"{error.operation.capitalize()} an {ENTITY} needs a token with the scope "
-            f"{error.required_scope}; the token from {token_where} lacks it: {token_fix}"
-        )
+        return f"{error.scope_needed}; the token from {token_where} lacks it: {token_fix}"
     if isinstance(error, TransportError) and not error.request_sent:
         url_where = _where(credentials.base_url_source, BASE_URL_CONFIG_KEY, BASE_URL_ENV_VAR)
         return (
@@ -226,7 +209,7 @@ def wait_for_verification(requests: Sequence[VerificationRequest]) -> dict[str, 
     if not requests:
         return {}
     credentials = current_credentials("waiting for", requests[0].domain)
-    poller = shared_poller(lambda: request_budget().rate_per_second)
+    poller = shared_poller()
     with open_client("waiting for", requests[0].domain, credentials) as client:
         return verify_domains(
             requests,

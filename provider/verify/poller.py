@@ -26,18 +26,19 @@ import itertools
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 
+from provider.api.budget import shared_budget
 from provider.api.client import EmailDomainsClient
-from provider.api.errors import AnyreachError, DomainVerificationError
+from provider.api.errors import AnyreachError, CancelledError, DomainVerificationError
 from provider.api.models import DnsRecord, Domain, DomainStatus
 from provider.api.status import StatusStep, initiate_verification, status_domain
 from provider.dns.checker import DnsChecker, DnsCheckResult, DnsCheckSettings, ExpectedRecord
 from provider.rules.records import RecordKey, compare_records, describe_record, record_full_name
+from provider.verify.clock import MONOTONIC_CLOCK, Clock
 
 __all__ = [
     "DEFAULT_MAX_POLL_INTERVAL_SECONDS",
@@ -50,6 +51,7 @@ __all__ = [
     "VerificationPoller",
     "VerificationRequest",
     "VerificationSettings",
+    "cancel_verifications",
     "shared_poller",
     "unplanned_records_error",
 ]
@@ -129,6 +131,9 @@ class VerificationRequest:
     """How to wait."""
     dns_check: DnsCheckSettings = field(default_factory=DnsCheckSettings)
     """How to check DNS."""
+    seen: Domain | None = None
+    """The domain as its registration (or adoption) in this same deployment saw it moments ago: the job
+    starts from it instead of reading the domain first (one request less). None: read it first."""
 
 
 class _Step(Enum):
@@ -169,7 +174,7 @@ class VerificationPoller:
 
     Args:
         rate_per_second: the request budget's rate (how many status reads per second all jobs share).
-        clock: monotonic clock in seconds.
+        clock: the time, and how the schedule waits for the next due step (real time by default).
         api_workers: threads for API calls (each waits for its budget slot); few, so that the order the
             schedule hands steps out in is the order they reach the API.
         dns_workers: threads for DNS checks.
@@ -179,7 +184,7 @@ class VerificationPoller:
         self,
         rate_per_second: Callable[[], float],
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = MONOTONIC_CLOCK,
         api_workers: int = 2,
         dns_workers: int = 4,
     ) -> None:
@@ -189,6 +194,8 @@ class VerificationPoller:
         self._queue: list[tuple[float, int, _Job]] = []
         self._sequence = itertools.count()
         self._polling = 0
+        self._live: dict[int, _Job] = {}
+        self._cancelled = False
         self._api = ThreadPoolExecutor(api_workers, thread_name_prefix="anyreach-verify-api")
         self._api_free = api_workers
         self._dns = ThreadPoolExecutor(dns_workers, thread_name_prefix="anyreach-verify-dns")
@@ -213,7 +220,7 @@ class VerificationPoller:
         future: Future[Domain] = Future()
         job = _Job(
             request,
-            client,
+            client.stopping_when(lambda: self._cancelled),
             retarget,
             log,
             future,
@@ -221,19 +228,41 @@ class VerificationPoller:
             pause=request.settings.poll_interval_seconds,
             dns_pause=request.settings.dns_poll_interval_seconds,
         )
-        self._enqueue(job, 0.0)
+        if self._cancelled:
+            self._finish(job, error=self._cancelled_error(job))
+            return future
+        with self._lock:
+            self._live[id(job)] = job
+        delay = 0.0 if request.seen is None else self._start_from(job, request.seen)
+        if delay is not None:
+            self._enqueue(job, delay)
         return future
 
+    # -- cancelling ------------------------------------------------------------------------------
+
     @property
-    def polling(self) -> int:
-        """How many jobs are between initiating verification and seeing its outcome."""
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called: every job ended, and a new one ends at once."""
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """End every job at once with a :class:`CancelledError` saying how far it got, and every later
+        one as soon as it is submitted. Nothing waits: a step under way ends on its own, and its client
+        sends no further request (:meth:`EmailDomainsClient.stopping_when`)."""
         with self._lock:
-            return self._polling
+            self._cancelled = True
+            jobs = list(self._live.values())
+            self._queue.clear()
+            self._lock.notify()
+        for job in jobs:
+            self._finish(job, error=self._cancelled_error(job))
 
     # -- scheduling ------------------------------------------------------------------------------
 
     def _enqueue(self, job: _Job, delay: float) -> None:
         with self._lock:
+            if job.future.done():
+                return
             self._queue.append((self._clock() + delay, next(self._sequence), job))
             self._lock.notify()
 
@@ -245,7 +274,7 @@ class VerificationPoller:
             with self._lock:
                 job = self._next_due()
                 while job is None:
-                    self._lock.wait(self._until_next_due())
+                    self._clock.wait(self._lock, self._until_next_due())
                     job = self._next_due()
                 self._queue.remove(job)
                 if job[2].step is not _Step.DNS:
@@ -330,6 +359,11 @@ class VerificationPoller:
         domain = self._observe(job, status_domain(job.client, job.request.domain_id))
         if domain is None:
             return self._retry_later(job)
+        return self._start_from(job, domain)
+
+    def _start_from(self, job: _Job, domain: Domain) -> float | None:
+        """What the first sight of the domain decides (a read, or what registration saw moments ago)."""
+        job.domain = domain
         if domain.is_verified:
             return self._end(job, domain=domain)
         unplanned = _unplanned(domain, job.request)
@@ -417,12 +451,19 @@ class VerificationPoller:
         return None
 
     def _finish(self, job: _Job, *, domain: Domain | None = None, error: BaseException | None = None) -> None:
-        self._set_step(job, _Step.READ)
-        if error is not None:
-            job.future.set_exception(error)
-        else:
-            assert domain is not None
-            job.future.set_result(domain)
+        with self._lock:  # reentrant
+            if job.future.done():
+                return  # ended already (cancelled while this step ran): the first ending stands
+            self._live.pop(id(job), None)
+            self._set_step(job, _Step.READ)
+            try:
+                if error is not None:
+                    job.future.set_exception(error)
+                else:
+                    assert domain is not None
+                    job.future.set_result(domain)
+            except InvalidStateError:
+                pass
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -441,6 +482,29 @@ class VerificationPoller:
             f"{job.attempts} verification attempt(s))",
             job.last_error,
         )
+
+    @staticmethod
+    def _cancelled_error(job: _Job) -> CancelledError:
+        """How far the job got when the wait was cancelled."""
+        attempt = f"attempt {job.attempts} of {job.request.settings.max_verify_attempts}"
+        if job.domain is None:
+            progress = "before its status was read: nothing was sent for it"
+        elif job.step is _Step.POLL:
+            progress = (
+                f"while the platform checks its records (verification initiated, {attempt}; domain status "
+                f"{job.domain.status.value})"
+            )
+        elif job.step is _Step.VERIFY:
+            progress = "with every record served in DNS, before verification was initiated"
+        elif job.last_dns is not None:
+            pending = job.last_dns.pending()
+            progress = (
+                f"while waiting for DNS ({len(pending)} of {len(job.request.records)} record(s) not served "
+                f"by every {_servers(job.request.dns_check)} yet); verification was not initiated"
+            )
+        else:
+            progress = f"before its records were checked in DNS (domain status {job.domain.status.value})"
+        return CancelledError("waiting for", job.request.domain, progress, subject=" verification")
 
     def _attempts_error(self, job: _Job) -> DomainVerificationError:
         assert job.domain is not None
@@ -524,12 +588,26 @@ def unplanned_records_error(domain: Domain, records: Sequence[DnsRecord]) -> Dom
 
 _shared: VerificationPoller | None = None
 _shared_lock = threading.Lock()
+_shared_cancelled = False
 
 
-def shared_poller(rate_per_second: Callable[[], float]) -> VerificationPoller:
-    """The process-wide poller, created on first use (``rate_per_second`` reads the request budget)."""
+def cancel_verifications() -> None:
+    """Cancel every verification of the process-wide poller, now and later (the engine's ``Cancel``)."""
+    global _shared_cancelled
+    with _shared_lock:
+        _shared_cancelled = True
+        poller = _shared
+    if poller is not None:
+        poller.cancel()
+
+
+def shared_poller() -> VerificationPoller:
+    """The process-wide poller, created on first use; its jobs share the rate of the process-wide request
+    budget (:func:`provider.api.budget.shared_budget`, read at every pause)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = VerificationPoller(rate_per_second)
+            _shared = VerificationPoller(lambda: shared_budget().rate_per_second)
+            if _shared_cancelled:
+                _shared.cancel()
         return _shared

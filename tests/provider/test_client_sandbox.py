@@ -1,5 +1,8 @@
 """The client against the real sandbox server over loopback HTTP: one test per statement of the API page,
-every error path, retries under injected faults, the shared request budget, lost register answers."""
+every error path, retries under injected faults, the shared request budget, lost register answers.
+
+What depends on time runs on the clocked sandbox (its clock moves only when the test, or a client honouring
+a Retry-After, says so), so that no check holds only on a fast machine."""
 
 from __future__ import annotations
 
@@ -27,43 +30,41 @@ from provider.api.errors import (
 from provider.api.models import DomainStatus
 from sandbox.testing import SandboxServer
 from tests.support import (
-    FAST_CLIENT,
+    FAST_TIMINGS,
     OTHER_ORG,
     OTHER_TOKEN,
     OUR_ORG,
     OUR_TOKEN,
     READ_ONLY_TOKEN,
+    FakeClock,
     RecordingBudget,
+    new_client,
     wait_for,
 )
 
 
+def client_for(
+    server: SandboxServer, token: str | None = None, organization: str | None = None, **settings: Any
+) -> EmailDomainsClient:
+    """A client of ``server`` (default: its dev credential) made by the tests' one factory."""
+    return new_client(server.base_url, token or server.token, organization or server.organization, **settings)
+
+
 @pytest.fixture
 def connect(sandbox: SandboxServer) -> Iterator[Callable[..., EmailDomainsClient]]:
-    """Make clients on the session sandbox (default: its dev credential, fast settings)."""
+    """Make clients of the session sandbox (:func:`client_for`), closed when the test ends."""
     clients: list[EmailDomainsClient] = []
 
-    def make(token: str | None = None, organization: str | None = None, **kwargs: Any) -> EmailDomainsClient:
-        settings: dict[str, Any] = {**FAST_CLIENT, "budget": RecordingBudget()}
-        settings.update(kwargs)
-        client = EmailDomainsClient(
-            token or sandbox.token, organization or sandbox.organization, sandbox.base_url, **settings
-        )
+    def make(
+        token: str | None = None, organization: str | None = None, **settings: Any
+    ) -> EmailDomainsClient:
+        client = client_for(sandbox, token, organization, **settings)
         clients.append(client)
         return client
 
     yield make
     for client in clients:
         client.close()
-
-
-def client_for(server: SandboxServer, token: str, organization: str) -> EmailDomainsClient:
-    return EmailDomainsClient(token, organization, server.base_url, budget=RecordingBudget(), **FAST_CLIENT)
-
-
-def route_count(sandbox: SandboxServer, route: str) -> dict[str, int]:
-    counts: dict[str, int] = sandbox.stats()["by_route"].get(route, {})
-    return counts
 
 
 # -- the API page, statement by statement ---------------------------------------------------------
@@ -108,31 +109,33 @@ def test_find_by_domain_finds_the_registered_domain_by_name(connect: Any) -> Non
 
 
 def test_refresh_is_passive_and_verify_moves_the_domain_to_verified(
-    connect: Any, sandbox: SandboxServer
+    clocked: tuple[SandboxServer, FakeClock],
 ) -> None:
-    client = connect()
-    domain = client.register("acme.com")
-    sandbox.publish("acme.com")
-    time.sleep(0.3)  # longer than the propagation delay: only a started verification is missing
-    assert client.refresh(domain.id).status is DomainStatus.PENDING
-    assert client.verify(domain.id).status is DomainStatus.PENDING  # attempt started, not done yet
-    wait_for(lambda: client.refresh(domain.id).is_verified, "the domain verified")
-    verified = client.refresh(domain.id)
+    sandbox, clock = clocked
+    with client_for(sandbox) as client:
+        domain = client.register("acme.com")
+        sandbox.publish("acme.com")
+        clock.advance(1)  # past the propagation delay: only a started verification is missing
+        assert client.refresh(domain.id).status is DomainStatus.PENDING
+        assert client.verify(domain.id).status is DomainStatus.PENDING  # attempt started, not done yet
+        clock.advance(1)  # past the check delay
+        verified = client.refresh(domain.id)
     assert verified.status is DomainStatus.VERIFIED
-    assert all(record.status is DomainStatus.VERIFIED for record in verified.dns_records)
+    assert [record.status for record in verified.dns_records] == [DomainStatus.VERIFIED] * 5
 
 
 def test_a_record_left_unpublished_fails_verification_and_is_named(
-    connect: Any, sandbox: SandboxServer
+    clocked: tuple[SandboxServer, FakeClock],
 ) -> None:
+    sandbox, clock = clocked
     sandbox.set_settings(verify_window=0.4)
-    client = connect()
-    domain = client.register("acme.com")
-    sandbox.publish("acme.com")
-    sandbox.unpublish("acme.com", type="MX", name="@")
-    client.verify(domain.id)
-    wait_for(lambda: client.refresh(domain.id).status is DomainStatus.FAILED, "the attempt failed")
-    failed = client.refresh(domain.id)
+    with client_for(sandbox) as client:
+        domain = client.register("acme.com")
+        sandbox.publish("acme.com")
+        sandbox.unpublish("acme.com", type="MX", name="@")
+        client.verify(domain.id)
+        clock.advance(1)  # past the window
+        failed = client.refresh(domain.id)
     assert failed.status is DomainStatus.FAILED
     assert [(r.type, r.name, r.status) for r in failed.unverified_records] == [
         ("MX", "@", DomainStatus.FAILED)
@@ -232,9 +235,7 @@ def test_nothing_listening_is_a_transport_error_that_was_not_sent() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with EmailDomainsClient(
-        "tok_x_0123456789", "org_dev", f"http://127.0.0.1:{port}", budget=RecordingBudget(), retry_deadline=0
-    ) as client:
+    with new_client(f"http://127.0.0.1:{port}", "tok_x_0123456789", "org_dev", retry_deadline=0) as client:
         with pytest.raises(TransportError) as caught:
             client.get("dom_1")
     assert caught.value.request_sent is False
@@ -246,7 +247,7 @@ def test_nothing_listening_is_a_transport_error_that_was_not_sent() -> None:
 
 def test_localhost_by_name_is_accepted_over_plain_http(sandbox: SandboxServer) -> None:
     url = f"http://localhost:{sandbox.port}"
-    with EmailDomainsClient(sandbox.token, sandbox.organization, url, budget=RecordingBudget()) as client:
+    with new_client(url, sandbox.token, sandbox.organization) as client:
         assert client.list() == []
 
 
@@ -262,15 +263,9 @@ def test_idempotent_calls_ride_out_injected_server_errors(connect: Any, sandbox:
         assert client.get(domain.id).id == domain.id
         assert [d.id for d in client.list()] == [domain.id]
     sandbox.set_faults(error_rate=0)
-    failures = {
-        route: sum(n for status, n in counts.items() if status.startswith("5"))
-        for route, counts in sandbox.stats()["by_route"].items()
-    }
-    assert sum(failures.values()) > 0  # errors were injected ...
-    assert (
-        route_count(sandbox, "GET /core/email-domains/{id}").get("200") == 10
-    )  # ... and every call succeeded
-    assert route_count(sandbox, "GET /core/email-domains").get("200") == 10
+    assert sandbox.route_count(status="5") > 0  # errors were injected (the seeded sequence) ...
+    assert sandbox.route_count("GET /core/email-domains/{id}", "200") == 10  # ... and every call succeeded
+    assert sandbox.route_count("GET /core/email-domains", "200") == 10
 
 
 def test_register_is_not_retried_after_a_server_error(connect: Any, sandbox: SandboxServer) -> None:
@@ -278,28 +273,31 @@ def test_register_is_not_retried_after_a_server_error(connect: Any, sandbox: San
     with pytest.raises(ServerError) as caught:
         connect().register("acme.com")
     sandbox.set_faults(error_rate=0)
-    assert sum(route_count(sandbox, "POST /core/email-domains").values()) == 1
+    assert sandbox.route_count("POST /core/email-domains") == 1
     assert "look it up before registering again" in str(caught.value)
     assert sandbox.domains() == []  # injected errors have no side effect
 
 
-def test_rate_limited_calls_are_retried_and_pause_the_budget(connect: Any, sandbox: SandboxServer) -> None:
-    budget = RecordingBudget()
-    client = connect(budget=budget)
-    sandbox.set_faults(rate_limit_rps=10)
-    registered = client.register("acme.com")  # register is retried after 429 too
-    for _ in range(14):
-        assert client.get(registered.id).id == registered.id
-    assert client.register("beta.io").domain == "beta.io"
+def test_rate_limited_calls_are_retried_and_pause_the_budget(
+    clocked: tuple[SandboxServer, FakeClock],
+) -> None:
+    sandbox, clock = clocked
+    # A bucket of one on a clock that moves only while the client waits out a Retry-After (one second):
+    # every request after the first finds the bucket empty once, however fast this machine sends them.
+    budget = RecordingBudget(on_pause=lambda _seconds: clock.advance(1.0))
+    sandbox.set_faults(rate_limit_rps=1)
+    with client_for(sandbox, budget=budget) as client:
+        registered = client.register("acme.com")
+        for _ in range(14):
+            assert client.get(registered.id).id == registered.id
+        assert client.register("beta.io").domain == "beta.io"  # register is retried after 429 too
     sandbox.set_faults(rate_limit_rps=None)
     stats = sandbox.stats()
-    assert stats["rate_limited"] > 0
-    assert route_count(sandbox, "GET /core/email-domains/{id}").get("200") == 14
-    assert route_count(sandbox, "POST /core/email-domains").get("201") == 2
+    assert stats["rate_limited"] == 15
+    assert sandbox.route_count("GET /core/email-domains/{id}", "200") == 14
+    assert sandbox.route_count("POST /core/email-domains", "201") == 2
     assert budget.slots == stats["total"]  # every attempt, retries included, took a slot
-    assert budget.paused and all(
-        p == FAST_CLIENT["retry_after_max"] for p in budget.paused
-    )  # Retry-After, capped
+    assert budget.paused == [FAST_TIMINGS.retry_after_max] * 15  # each Retry-After, capped
     assert sorted(d["domain"] for d in sandbox.domains()) == ["acme.com", "beta.io"]
 
 
@@ -347,7 +345,7 @@ def test_clients_without_a_budget_share_the_process_wide_one(
     rate, requests = 20.0, 10
     shared = RequestBudget(rate)
     monkeypatch.setattr(ratelimit, "_shared", shared)
-    clients = [EmailDomainsClient(sandbox.token, sandbox.organization, sandbox.base_url) for _ in range(4)]
+    clients = [client_for(sandbox, budget=None) for _ in range(4)]  # no budget: the process-wide one
     try:
         elapsed = _hammer(clients, requests)
     finally:
@@ -369,7 +367,7 @@ def test_lost_register_answer_leaves_exactly_one_domain_to_adopt(
     if isinstance(caught.value, TransportError):
         assert caught.value.request_sent is True
     assert "look it up before registering again" in str(caught.value)
-    assert sum(route_count(sandbox, "POST /core/email-domains").values()) == 1  # not retried
+    assert sandbox.route_count("POST /core/email-domains") == 1  # not retried
     adopted = client.find_by_domain("acme.com")
     assert adopted is not None and adopted.domain == "acme.com"
     assert [d["domain"] for d in sandbox.domains()] == ["acme.com"]
@@ -385,9 +383,7 @@ def test_register_that_times_out_may_still_commit(connect: Any, sandbox: Sandbox
     assert caught.value.request_sent is True
     assert isinstance(caught.value.__cause__, httpx.TimeoutException)
     sandbox.set_faults(latency_ms=0)
-    give_up = time.monotonic() + 10
-    while not sandbox.domains() and time.monotonic() < give_up:
-        time.sleep(0.05)
+    wait_for(lambda: sandbox.domains() != [], "the registration that timed out committed")
     with connect() as patient:
         adopted = patient.find_by_domain("acme.com")
     assert adopted is not None

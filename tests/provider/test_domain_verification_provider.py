@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pulumi.output import Unknown
 
 from provider import DomainVerificationError, DomainVerificationProvider, EmailDomainProvider
-from sandbox.testing import ManualClock, SandboxServer
-from tests.support import OUR_ORG, OUR_TOKEN, CapturedLogs, wait_for
+from sandbox.testing import SandboxServer
+from tests.support import OUR_ORG, OUR_TOKEN, CapturedLogs, FakeClock, finished, in_thread, wait_for
 
 PROVIDER_BLOB = "serialized-verification-provider"
 # What the component plans to publish: every record the sandbox (like Resend + the platform) asks for.
@@ -34,12 +32,13 @@ def register(domain: str = "acme.com") -> str:
 
 
 def verification_inputs(domain_id: Any, **overrides: Any) -> dict[str, Any]:
-    """DomainVerification inputs with test timings."""
+    """DomainVerification inputs with test timings: short pauses, and a deadline that a passing run never
+    reaches (tests of the deadline run on the clocked sandbox and move its clock past it)."""
     values: dict[str, Any] = {
         "domain_id": domain_id,
         "records_fingerprint": "fp-1",
         "expected_records": PLANNED,
-        "timeout_seconds": 5.0,
+        "timeout_seconds": 600.0,
         "poll_interval_seconds": 0.05,
         "max_verify_attempts": 3,
         "__provider": PROVIDER_BLOB,
@@ -48,31 +47,11 @@ def verification_inputs(domain_id: Any, **overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def route_count(sandbox: SandboxServer, route: str) -> int:
-    """Requests the sandbox served on ``route`` (any status)."""
-    return sum(sandbox.stats()["by_route"].get(route, {}).values())
-
-
 def admin_view(sandbox: SandboxServer, domain: str = "acme.com") -> dict[str, Any]:
     """The sandbox's own view of a domain (settled at the time of the call)."""
     view = sandbox.find_domain(domain)
     assert view is not None
     return view
-
-
-def run_in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    """Run ``target`` in a thread; the dict receives ``result`` or ``error``."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = target()
-        except Exception as exc:  # handed to the test thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def make_verified(sandbox: SandboxServer, domain_id: str) -> None:
@@ -91,11 +70,11 @@ def make_verified(sandbox: SandboxServer, domain_id: str) -> None:
 def test_create_verifies_records_published_while_it_waits(configured: SandboxServer) -> None:
     domain_id = register()
     provider = DomainVerificationProvider()
-    thread, outcome = run_in_thread(lambda: provider.create(verification_inputs(domain_id)))
+    thread, outcome = in_thread(lambda: provider.create(verification_inputs(domain_id)))
     # Publish only once verification has been initiated: the waiter must pick it up by polling.
-    wait_for(lambda: route_count(configured, VERIFY_ROUTE) == 1, "verify called")
+    wait_for(lambda: configured.route_count(VERIFY_ROUTE) == 1, "verify called")
     configured.publish("acme.com")
-    thread.join()
+    finished(thread, "the domain verified")
     assert "error" not in outcome, outcome.get("error")
     result = outcome["result"]
     assert result.id == domain_id
@@ -104,8 +83,8 @@ def test_create_verifies_records_published_while_it_waits(configured: SandboxSer
     assert result.outs["domain"] == "acme.com"
     assert result.outs["domain_id"] == domain_id
     assert {record["status"] for record in result.outs["dns_records"]} == {"verified"}
-    assert route_count(configured, VERIFY_ROUTE) == 1
-    assert route_count(configured, REFRESH_ROUTE) >= 2  # the first read, then polls
+    assert configured.route_count(VERIFY_ROUTE) == 1
+    assert configured.route_count(REFRESH_ROUTE) >= 2  # the first read, then polls
 
 
 def test_create_on_a_verified_domain_does_not_call_verify(configured: SandboxServer) -> None:
@@ -114,17 +93,27 @@ def test_create_on_a_verified_domain_does_not_call_verify(configured: SandboxSer
     configured.reset_stats()
     result = DomainVerificationProvider().create(verification_inputs(domain_id))
     assert result.outs is not None and result.outs["verified"] is True
-    assert route_count(configured, VERIFY_ROUTE) == 0
+    assert configured.route_count(VERIFY_ROUTE) == 0
 
 
-def test_timeout_lists_each_record_not_verified_and_what_to_do(configured: SandboxServer) -> None:
+def test_timeout_lists_each_record_not_verified_and_what_to_do(
+    clocked: tuple[SandboxServer, FakeClock],
+) -> None:
+    sandbox, clock = clocked
     domain_id = register()
-    configured.set_settings(verify_window=60)
-    configured.publish("acme.com", type="TXT", name="resend._domainkey")
-    configured.publish("acme.com", type="TXT", name="_dmarc")
-    with pytest.raises(DomainVerificationError) as caught:
-        DomainVerificationProvider().create(verification_inputs(domain_id, timeout_seconds=1.0))
-    message = str(caught.value)
+    sandbox.set_settings(verify_window=60)
+    sandbox.publish("acme.com", type="TXT", name="resend._domainkey")
+    sandbox.publish("acme.com", type="TXT", name="_dmarc")
+    provider = DomainVerificationProvider()
+    thread, outcome = in_thread(lambda: provider.create(verification_inputs(domain_id, timeout_seconds=1.0)))
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 1, "verify called")
+    # Past the deadline, and past the propagation and check delays of the two published records: the
+    # poll now due sees them verified, the three others pending, and ends the wait.
+    clock.settle()  # the first poll is scheduled
+    clock.advance(2)
+    finished(thread, "the wait timed out")
+    assert isinstance(outcome.get("error"), DomainVerificationError), outcome
+    message = str(outcome["error"])
     assert message.startswith("waiting for Email Domain (acme.com) verification: not verified within 1 s")
     assert "3 DNS record(s) not verified yet" in message
     assert (
@@ -139,40 +128,55 @@ def test_timeout_lists_each_record_not_verified_and_what_to_do(configured: Sandb
     assert OUR_TOKEN not in message
 
 
-def test_failed_attempts_are_reinitiated_a_bounded_number_of_times(configured: SandboxServer) -> None:
+def test_failed_attempts_are_reinitiated_a_bounded_number_of_times(
+    clocked: tuple[SandboxServer, FakeClock],
+) -> None:
+    sandbox, clock = clocked
     domain_id = register()
-    configured.set_settings(verify_window=0.2)
-    with pytest.raises(DomainVerificationError) as caught:
-        DomainVerificationProvider().create(verification_inputs(domain_id, max_verify_attempts=2))
-    message = str(caught.value)
+    sandbox.set_settings(verify_window=0.2)
+    provider = DomainVerificationProvider()
+    thread, outcome = in_thread(
+        lambda: provider.create(verification_inputs(domain_id, max_verify_attempts=2))
+    )
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 1, "the first attempt initiated")
+    clock.settle()  # its first poll is scheduled
+    clock.advance(1)  # its window ends with nothing published: the poll now due sees it failed
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 2, "the second attempt initiated")
+    clock.settle()
+    clock.advance(1)  # so does the second one's: no attempt is left
+    finished(thread, "the wait gave up")
+    assert isinstance(outcome.get("error"), DomainVerificationError), outcome
+    message = str(outcome["error"])
     assert message.startswith(
         "waiting for Email Domain (acme.com) verification: verification failed 2 time(s)"
     )
     assert "5 DNS record(s) not verified yet" in message
     assert "(status failed)" in message
-    assert route_count(configured, VERIFY_ROUTE) == 2
+    assert sandbox.route_count(VERIFY_ROUTE) == 2
 
 
 def test_a_failed_attempt_is_reinitiated_and_then_verifies(
-    clocked: tuple[SandboxServer, ManualClock],
+    clocked: tuple[SandboxServer, FakeClock],
 ) -> None:
-    # The sandbox's clock moves only when the test says so: no attempt can fail or succeed early.
+    # The sandbox's and the poller's clock moves only when the test says so: no attempt can fail or
+    # succeed early, and each move makes one poll due.
     sandbox, clock = clocked
     sandbox.set_settings(verify_window=10, propagation_delay=5, check_delay=1)
     domain_id = register()
     provider = DomainVerificationProvider()
-    thread, outcome = run_in_thread(
-        lambda: provider.create(verification_inputs(domain_id, timeout_seconds=60))
-    )
-    wait_for(lambda: route_count(sandbox, VERIFY_ROUTE) == 1, "the first attempt started")
+    thread, outcome = in_thread(lambda: provider.create(verification_inputs(domain_id, timeout_seconds=60)))
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 1, "the first attempt started")
+    clock.settle()  # its first poll is scheduled
     clock.advance(11)  # its window ends with nothing published: it fails
-    wait_for(lambda: route_count(sandbox, VERIFY_ROUTE) == 2, "a second attempt started after the failure")
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 2, "a second attempt started after the failure")
     sandbox.publish("acme.com")
+    clock.settle()
     clock.advance(6)  # the records become visible and the provider's check completes
-    thread.join(timeout=60)
+    clock.step_until(lambda: not thread.is_alive(), "the domain verified")
+    finished(thread, "the domain verified")
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].outs["verified"] is True
-    assert route_count(sandbox, VERIFY_ROUTE) == 2
+    assert sandbox.route_count(VERIFY_ROUTE) == 2
 
 
 def test_unplanned_record_fails_at_once_naming_it(configured: SandboxServer) -> None:
@@ -191,8 +195,8 @@ def test_unplanned_record_fails_at_once_naming_it(configured: SandboxServer) -> 
     assert "TXT _dmarc.acme.com = v=DMARC1; p=none;" in message
     assert "Publish them too" in message
     # Failed before waiting: one read, no verify, no polls.
-    assert route_count(configured, VERIFY_ROUTE) == 0
-    assert route_count(configured, REFRESH_ROUTE) == 1
+    assert configured.route_count(VERIFY_ROUTE) == 0
+    assert configured.route_count(REFRESH_ROUTE) == 1
 
 
 def test_a_verified_domain_passes_even_with_records_outside_the_plan(configured: SandboxServer) -> None:
@@ -205,7 +209,7 @@ def test_a_verified_domain_passes_even_with_records_outside_the_plan(configured:
         verification_inputs(domain_id, expected_records=partial_plan)
     )
     assert result.outs is not None and result.outs["verified"] is True
-    assert route_count(configured, VERIFY_ROUTE) == 0
+    assert configured.route_count(VERIFY_ROUTE) == 0
 
 
 def test_expected_records_may_use_full_names(configured: SandboxServer) -> None:
@@ -237,7 +241,7 @@ def test_fingerprint_change_on_a_verified_domain_updates_without_verify(configur
     assert updated.outs is not None
     assert updated.outs["verified"] is True
     assert updated.outs["records_fingerprint"] == "fp-2"
-    assert route_count(configured, VERIFY_ROUTE) == 0
+    assert configured.route_count(VERIFY_ROUTE) == 0
 
 
 # -- read, drift, delete -------------------------------------------------------------------------
@@ -270,10 +274,10 @@ def test_drift_read_shows_lost_verification_and_next_up_verifies_again(
     assert diff.replaces == []  # an update, never a replace
 
     configured.publish("acme.com", type="TXT", name="send")
-    verifies_before = route_count(configured, VERIFY_ROUTE)
+    verifies_before = configured.route_count(VERIFY_ROUTE)
     updated = provider.update(domain_id, state, news)
     assert updated.outs is not None and updated.outs["verified"] is True
-    assert route_count(configured, VERIFY_ROUTE) == verifies_before + 1
+    assert configured.route_count(VERIFY_ROUTE) == verifies_before + 1
     assert provider.diff(domain_id, {**updated.outs, "__provider": PROVIDER_BLOB}, news).changes is False
 
 

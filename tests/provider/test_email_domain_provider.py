@@ -30,11 +30,6 @@ def create(domain: str = "acme.com", **extra: Any) -> tuple[str, dict[str, Any]]
     return result.id, result.outs
 
 
-def route_count(sandbox: SandboxServer, route: str) -> int:
-    """How many requests the sandbox served on ``route`` (any status)."""
-    return sum(sandbox.stats()["by_route"].get(route, {}).values())
-
-
 # -- check ---------------------------------------------------------------------------------------
 
 CHECK_CASES = [
@@ -151,7 +146,7 @@ def test_create_registers_with_one_request_and_fills_state_from_its_answer(confi
     assert all(set(record) == RECORD_KEYS for record in outs["dns_records"])
     mx = [record for record in outs["dns_records"] if record["type"] == "MX"]
     assert mx and all(record["priority"] == 10 for record in mx)
-    assert route_count(configured, "POST /core/email-domains") == 1
+    assert configured.route_count("POST /core/email-domains") == 1
     assert configured.stats()["total"] == 1  # the register answer is the domain: no second read
 
 

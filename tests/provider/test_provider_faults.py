@@ -2,34 +2,28 @@
 
 The invariant a user relies on: every domain on the platform is in the stack state exactly once, after
 every create, whether it succeeded or not (state is simulated as the ids that create returned).
+
+Every fault is forced, never hoped for: the rate limit runs on the clocked sandbox, whose clock moves only
+when a client honours a Retry-After, so a bucket refuses every request beyond it however fast or slow this
+machine sends them; injected 5xx come from the sandbox's seeded random sequence (restarted by each reset);
+the first N register answers are dropped. Deadlines pass when the test moves the clock.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
+import functools
 from typing import Any
 
 import pytest
 
 from provider import AnyreachError, DomainVerificationProvider, EmailDomainProvider
-from provider.resources import connection
+from provider.api import client as api_client
 from sandbox.testing import SandboxServer
-from tests.support import RecordingBudget, wait_for
+from tests.support import FAST_TIMINGS, FakeClock, RecordingBudget, finished, in_thread, wait_for
 
 DOMAINS = [f"shop{index}.example" for index in range(6)]
-
-
-def status_count(sandbox: SandboxServer, prefix: str) -> int:
-    """Responses whose status starts with ``prefix`` (e.g. ``"5"``), over every route."""
-    by_route = sandbox.stats()["by_route"]
-    return sum(
-        n for statuses in by_route.values() for status, n in statuses.items() if status.startswith(prefix)
-    )
-
-
-def route_count(sandbox: SandboxServer, route: str) -> int:
-    """Requests the sandbox served on ``route`` (any status)."""
-    return sum(sandbox.stats()["by_route"].get(route, {}).values())
+VERIFY_ROUTE = "POST /core/email-domains/{id}/verify"
 
 
 def assert_state_matches_platform(sandbox: SandboxServer, state: dict[str, str]) -> None:
@@ -42,20 +36,29 @@ def assert_state_matches_platform(sandbox: SandboxServer, state: dict[str, str])
 
 
 FAULTS = [
-    pytest.param({"rate_limit_rps": 5}, "4", id="429-storm"),
-    pytest.param({"error_rate": 0.3}, "5", id="5xx"),
-    pytest.param({"drop_register_responses": 4}, "dropped", id="lost-register-responses"),
+    pytest.param({"rate_limit_rps": 1}, {"429"}, id="429-storm"),
+    pytest.param({"error_rate": 0.3}, {"5"}, id="5xx"),
+    pytest.param({"drop_register_responses": 4}, {"dropped"}, id="lost-register-responses"),
     pytest.param(
-        {"rate_limit_rps": 10, "error_rate": 0.2, "drop_register_responses": 2}, "5", id="all-at-once"
+        {"rate_limit_rps": 2, "error_rate": 0.2, "drop_register_responses": 2},
+        {"429", "5", "dropped"},
+        id="all-at-once",
     ),
 ]
 
 
 @pytest.mark.parametrize(("faults", "evidence"), FAULTS)
 def test_every_domain_is_in_state_exactly_once_under_faults(
-    configured: SandboxServer, faults: dict[str, Any], evidence: str
+    clocked: tuple[SandboxServer, FakeClock],
+    budget: RecordingBudget,
+    faults: dict[str, Any],
+    evidence: set[str],
 ) -> None:
-    configured.set_faults(**faults)
+    sandbox, clock = clocked
+    # The sandbox's time passes only while a client waits out a Retry-After (one second: what the bucket
+    # asks for), so every request beyond the bucket is refused, whatever the speed of this machine.
+    budget.on_pause = lambda _seconds: clock.advance(1.0)
+    sandbox.set_faults(**faults)
     provider = EmailDomainProvider()
     state: dict[str, str] = {}
     for name in DOMAINS:
@@ -64,74 +67,86 @@ def test_every_domain_is_in_state_exactly_once_under_faults(
             try:
                 result = provider.create(checked)
             except AnyreachError:
-                assert_state_matches_platform(configured, state)  # a failure leaves no orphan
+                assert_state_matches_platform(sandbox, state)  # a failure leaves no orphan
                 continue
             assert result.id not in state
             state[result.id] = name
             break
-        assert_state_matches_platform(configured, state)
+        assert_state_matches_platform(sandbox, state)
     assert sorted(state.values()) == sorted(DOMAINS)
     # The faults really happened, so the invariant was tested under them.
-    if evidence == "dropped":
-        assert configured.stats()["dropped_responses"] == faults["drop_register_responses"]
-    else:
-        assert status_count(configured, evidence) > 0
+    if "429" in evidence:
+        assert sandbox.route_count(status="429") > 0  # forced: a bucket on a clock that only a 429 moves
+    if "5" in evidence:
+        assert sandbox.route_count(status="5") > 0
+    if "dropped" in evidence:
+        assert sandbox.stats()["dropped_responses"] == faults["drop_register_responses"]
 
 
-def test_verification_polls_ride_out_transient_errors(configured: SandboxServer, monkeypatch: Any) -> None:
-    # One attempt per request: every injected 5xx reaches the waiter, which must poll again.
-    monkeypatch.setitem(connection.CLIENT_OPTIONS, "retry_deadline", 0.0)
+def failed_requests(sandbox: SandboxServer, count: int) -> bool:
+    """Whether exactly ``count`` requests were answered with a 5xx."""
+    return sandbox.route_count(status="5") == count
+
+
+def one_attempt_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients make one attempt per request: every injected 5xx reaches the poller."""
+    monkeypatch.setattr(api_client, "DEFAULT_TIMINGS", dataclasses.replace(FAST_TIMINGS, retry_deadline=0.0))
+
+
+def register(name: str = "acme.com") -> str:
+    """Register ``name`` through the EmailDomain provider; return its id."""
     provider = EmailDomainProvider()
-    domain_id = provider.create(provider.check({}, {"domain": "acme.com", "__provider": "x"}).inputs).id
-    outcome: dict[str, Any] = {}
+    return provider.create(provider.check({}, {"domain": name, "__provider": "x"}).inputs).id
+
+
+def test_verification_polls_ride_out_transient_errors(
+    clocked: tuple[SandboxServer, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox, clock = clocked
+    one_attempt_per_request(monkeypatch)
+    sandbox.set_settings(verify_window=600)  # the attempt outlasts every move of the clock below
+    domain_id = register()
     inputs = {
         "domain_id": domain_id,
-        "timeout_seconds": 20.0,
+        "timeout_seconds": 600.0,
         "poll_interval_seconds": 0.02,
         "__provider": "x",
     }
-
-    def verify() -> None:
-        try:
-            outcome["result"] = DomainVerificationProvider().create(inputs)
-        except Exception as exc:  # handed to the test thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=verify)
-    thread.start()
-    wait_for(lambda: route_count(configured, "POST /core/email-domains/{id}/verify") == 1, "verify called")
-    configured.set_faults(error_rate=1.0)
-    wait_for(lambda: status_count(configured, "5") >= 3, "polls failed")
-    configured.set_faults(error_rate=0.0)
-    configured.publish("acme.com")
-    thread.join()
+    thread, outcome = in_thread(lambda: DomainVerificationProvider().create(inputs))
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 1, "verify called")
+    sandbox.set_faults(error_rate=1.0)
+    for failures in range(1, 4):
+        clock.step()  # the next poll is due
+        wait_for(functools.partial(failed_requests, sandbox, failures), f"poll {failures} failed")
+    sandbox.set_faults(error_rate=0.0)
+    sandbox.publish("acme.com")
+    # Poll after poll, the records propagate and the provider's check completes.
+    clock.step_until(lambda: not thread.is_alive(), "the verification ended")
+    finished(thread, "the verification ended")
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].outs["verified"] is True
+    assert sandbox.route_count(VERIFY_ROUTE) == 1  # a failed poll is no reason to verify again
 
 
-def test_timeout_message_names_the_last_poll_failure(configured: SandboxServer, monkeypatch: Any) -> None:
-    monkeypatch.setitem(connection.CLIENT_OPTIONS, "retry_deadline", 0.0)
-    provider = EmailDomainProvider()
-    domain_id = provider.create(provider.check({}, {"domain": "acme.com", "__provider": "x"}).inputs).id
+def test_timeout_message_names_the_last_poll_failure(
+    clocked: tuple[SandboxServer, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox, clock = clocked
+    one_attempt_per_request(monkeypatch)
+    sandbox.set_settings(verify_window=600)
+    domain_id = register()
     inputs = {
         "domain_id": domain_id,
         "timeout_seconds": 0.5,
         "poll_interval_seconds": 0.02,
         "__provider": "x",
     }
-    outcome: dict[str, Any] = {}
-
-    def verify() -> None:
-        try:
-            DomainVerificationProvider().create(inputs)
-        except Exception as exc:  # handed to the test thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=verify)
-    thread.start()
-    wait_for(lambda: route_count(configured, "POST /core/email-domains/{id}/verify") == 1, "verify called")
-    configured.set_faults(error_rate=1.0)
-    thread.join()
+    thread, outcome = in_thread(lambda: DomainVerificationProvider().create(inputs))
+    wait_for(lambda: sandbox.route_count(VERIFY_ROUTE) == 1, "verify called")
+    sandbox.set_faults(error_rate=1.0)
+    clock.settle()  # the first poll is scheduled
+    clock.advance(1.0)  # past the deadline: the poll now due fails, and the wait ends with its error
+    finished(thread, "the verification gave up")
     message = str(outcome["error"])
     assert message.startswith("waiting for Email Domain (acme.com) verification: not verified within 0.5 s")
     assert f"The last call to the API failed: refreshing Email Domain ({domain_id}): HTTP 5" in message
@@ -140,42 +155,38 @@ def test_timeout_message_names_the_last_poll_failure(configured: SandboxServer, 
 def test_parallel_verifications_share_the_budget_and_leave_room_for_other_calls(
     configured: SandboxServer, budget: RecordingBudget
 ) -> None:
+    # Real time here: the polls must run while the test makes its own call. The attempts outlast any
+    # machine's slowness (a 600 s window and deadline that a passing run never reaches).
+    configured.set_settings(verify_window=600)
     configured.set_faults(error_rate=0.1)
     email_domains = EmailDomainProvider()
     ids = {}
     for name in [*DOMAINS[:4], "other.example"]:
         checked = email_domains.check({}, {"domain": name, "__provider": "x"}).inputs
         ids[name] = email_domains.create(checked).id
-    outcomes: dict[str, dict[str, Any]] = {name: {} for name in DOMAINS[:4]}
 
-    def verify(name: str) -> None:
+    def verify(name: str) -> Any:
         inputs = {
             "domain_id": ids[name],
-            "timeout_seconds": 30.0,
+            "timeout_seconds": 600.0,
             "poll_interval_seconds": 0.05,
             "__provider": "x",
         }
-        try:
-            outcomes[name]["result"] = DomainVerificationProvider().create(inputs)
-        except Exception as exc:  # handed to the test thread
-            outcomes[name]["error"] = exc
+        return DomainVerificationProvider().create(inputs)
 
     # Four waits at once, like the provider host's four worker threads.
-    threads = [threading.Thread(target=verify, args=(name,)) for name in DOMAINS[:4]]
-    for thread in threads:
-        thread.start()
-    wait_for(lambda: route_count(configured, "POST /core/email-domains/{id}/verify") >= 4, "all verifying")
+    waits = {name: in_thread(functools.partial(verify, name)) for name in DOMAINS[:4]}
+    wait_for(lambda: configured.route_count(VERIFY_ROUTE) >= 4, "all verifying")
 
     # While four verifications poll, another call of the stack still gets through.
     other = email_domains.read(ids["other.example"], {"domain": "other.example"})
     assert other.id == ids["other.example"]
-    assert all(thread.is_alive() for thread in threads)  # nothing was published: all still waiting
+    assert all(thread.is_alive() for thread, _ in waits.values())  # nothing was published: all still waiting
 
     for name in DOMAINS[:4]:
         configured.publish(name)
-    for thread in threads:
-        thread.join()
-    for name, outcome in outcomes.items():
+    for name, (thread, outcome) in waits.items():
+        finished(thread, f"{name} verified")
         assert "error" not in outcome, (name, outcome.get("error"))
         assert outcome["result"].outs["verified"] is True
     # Every request, polls included, took a slot of the shared budget.

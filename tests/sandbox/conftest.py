@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox's own tests: a server whose clock the test moves, and extra credentials."""
+"""Fixtures for the sandbox's own tests: the suite's clocked sandbox (``tests/conftest.py``) at the timings
+below, a client of it, and a way to register."""
 
 from __future__ import annotations
 
@@ -8,52 +9,21 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox import SCOPE_MANAGE, SCOPE_READ, Credential, SandboxConfig
-from sandbox.testing import ManualClock, RecordingSleep, SandboxServer
+from sandbox.testing import RecordingSleep, SandboxServer
+from tests.support import START, FakeClock
 
-START = 1_800_000_000.0
 DELAY = 10.0
 WINDOW = 100.0
 CHECK = 2.0
 
-READER = Credential("reader-token", "org_dev", frozenset({SCOPE_READ}))
-NO_SCOPE = Credential("noscope-token", "org_dev", frozenset({"email_domains:other"}))
-OTHER_ORG = Credential("other-token", "org_other", frozenset({SCOPE_MANAGE}))
-
-
-@pytest.fixture(scope="session")
-def sleeps() -> RecordingSleep:
-    """The sleep function of the ``timed`` server (cleared for each test by ``timed``)."""
-    return RecordingSleep()
-
-
-@pytest.fixture(scope="session")
-def clock() -> ManualClock:
-    """The clock of the ``timed`` server."""
-    return ManualClock(START)
-
-
-@pytest.fixture(scope="session")
-def timed_server(clock: ManualClock, sleeps: RecordingSleep) -> Iterator[SandboxServer]:
-    """A sandbox on loopback with an injected clock, the extra credentials above and a DNS server."""
-    config = SandboxConfig(
-        clock=clock,
-        sleep=sleeps,
-        credentials=(READER, NO_SCOPE, OTHER_ORG),
-        propagation_delay=DELAY,
-        verify_window=WINDOW,
-        check_delay=CHECK,
-        seed=7,
-        dns_port=0,
-    )
-    with SandboxServer(config) as server:
-        yield server
-
 
 @pytest.fixture
-def timed(timed_server: SandboxServer, clock: ManualClock, sleeps: RecordingSleep) -> SandboxServer:
-    """The timed sandbox, emptied, at START, with DELAY/WINDOW/CHECK timings, no negative cache and
-    no auto-publish."""
+def timed(
+    clocked_server: tuple[SandboxServer, FakeClock], clock: FakeClock, sleeps: RecordingSleep
+) -> SandboxServer:
+    """The clocked sandbox (its DNS server, the extra credentials of ``tests.support``), emptied, at START,
+    with DELAY/WINDOW/CHECK timings, no negative cache and no auto-publish."""
+    timed_server, _ = clocked_server
     clock.now = START
     sleeps.calls.clear()
     timed_server.reset()
