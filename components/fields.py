@@ -13,41 +13,51 @@ message that starts with ``:`` follows the key directly (``<key>: domain 'x' mus
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from provider.dns.checker import DnsCheckMode, Endpoint, parse_endpoint
+from provider.dns.checker import DnsCheckMode, Endpoint, InvalidEndpointError, parse_resolvers
 from provider.rules.domain_name import PLATFORM_DOMAIN, InvalidDomainError, canonical_domain, normalize_domain
 from provider.rules.lookalikes import describe_normalization, mixed_script_labels
 from provider.rules.records import host_name
+from provider.verify.poller import DEFAULT_MAX_VERIFY_ATTEMPTS, DEFAULT_VERIFICATION_TIMEOUT_SECONDS
 
 __all__ = [
     "AUTOMATIC_TTL",
+    "DEFAULT_COMMENT_PREFIX",
     "MAX_TTL",
     "MIN_TTL",
     "DkimTokens",
     "DnsCheckField",
+    "DnsCheckOptions",
     "DnsResolvers",
     "DomainName",
     "DomainSettings",
+    "DomainTuning",
     "Flag",
     "NameserverPort",
     "PositiveSeconds",
     "PositiveWholeNumber",
     "RecordTtl",
+    "TunesVerification",
+    "VerifiedEmailDomainArgs",
+    "WhenUnset",
     "ZoneId",
     "allows_mixed_scripts",
     "check_lookalike",
     "describe_errors",
     "describe_problem",
     "field_problems",
+    "fields_marked",
     "is_blank",
+    "json_text",
     "normalization_warning",
     "problem",
 ]
@@ -58,6 +68,8 @@ MIN_TTL = 30
 """Shortest explicit TTL Cloudflare accepts, in seconds."""
 MAX_TTL = 86400
 """Longest TTL Cloudflare accepts, in seconds."""
+DEFAULT_COMMENT_PREFIX = "anyreach"
+"""First word of every Cloudflare record comment, so records the component owns are easy to spot."""
 
 _ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -114,11 +126,12 @@ def _whole(example: str) -> BeforeValidator:
     return BeforeValidator(_optional(lambda value: _number(value, whole=True, example=example)))
 
 
-PositiveSeconds = Annotated[float | None, _seconds("1200")]
+# The examples of `pulumi config set` hints: the verification's own defaults where they make a good one.
+PositiveSeconds = Annotated[float | None, _seconds(f"{DEFAULT_VERIFICATION_TIMEOUT_SECONDS:g}")]
 """A positive number of seconds (fractions allowed); unset is None."""
 PollSeconds = Annotated[float | None, _seconds("5")]
 """A poll interval: a positive number of seconds; unset is None."""
-PositiveWholeNumber = Annotated[int | None, _whole("3")]
+PositiveWholeNumber = Annotated[int | None, _whole(str(DEFAULT_MAX_VERIFY_ATTEMPTS))]
 """A positive whole number; unset is None."""
 
 
@@ -196,7 +209,7 @@ Flag = Annotated[bool | None, BeforeValidator(_optional(_flag))]
 
 def _dns_check(value: Any) -> DnsCheckMode:
     try:
-        return DnsCheckMode(str(value).strip().lower())
+        return DnsCheckMode.parse(value)
     except ValueError:
         modes = ", ".join(mode.value for mode in DnsCheckMode)
         raise problem(f"is {value!r}; use one of {modes}", DnsCheckMode.AUTHORITATIVE.value) from None
@@ -210,13 +223,10 @@ def _resolvers(value: Any) -> tuple[Endpoint, ...]:
     items = value if isinstance(value, list | tuple) else None
     if items is None:
         raise problem('must be a list of resolvers such as ["1.1.1.1", "127.0.0.1:5353"]')
-    endpoints = []
-    for item in items:
-        try:
-            endpoints.append(parse_endpoint(str(item)))
-        except ValueError as exc:
-            raise problem(f"has {item!r}: {exc}") from exc
-    return tuple(endpoints)
+    try:
+        return parse_resolvers([str(item) for item in items])
+    except InvalidEndpointError as exc:
+        raise problem(f"has {exc.text!r}: {exc}") from exc
 
 
 DnsResolvers = Annotated[tuple[Endpoint, ...] | None, BeforeValidator(_optional(_resolvers))]
@@ -232,6 +242,43 @@ def _port(value: Any) -> int:
 
 NameserverPort = Annotated[int | None, BeforeValidator(_optional(_port))]
 """The port the authoritative nameservers answer on (53 on the Internet); unset is None."""
+
+
+def json_text(value: Any) -> Any:
+    """A list or object the engine passed as JSON text, parsed (anything else as it is)."""
+    if isinstance(value, str) and value.strip().startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+class DnsCheckOptions(BaseModel):
+    """How a verification group checks the records in DNS before it initiates verification: settings the
+    stack config gives stack-wide (camelCase keys) and :class:`components.VerificationGroup` takes as
+    keywords. Declared here once; the group's resource receives them as :meth:`group_inputs`."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    dns_check: DnsCheckField = Field(default=None, alias="dnsCheck")
+    """``authoritative``, ``recursive`` or ``off``; None keeps the verification's default (authoritative)."""
+    dns_resolvers: Annotated[DnsResolvers, BeforeValidator(json_text)] = Field(
+        default=None, alias="dnsResolvers"
+    )
+    """Resolvers for the zone walk (or the checks in ``recursive`` mode); None means the system's."""
+    dns_nameserver_port: NameserverPort = Field(default=None, alias="dnsNameserverPort")
+    """Port the authoritative nameservers answer on; None means 53."""
+
+    def group_inputs(self) -> dict[str, Any]:
+        """The ``DomainVerificationGroup`` inputs: the mode and resolvers as text (as state keeps them)."""
+        return {
+            "dns_check": self.dns_check.value if self.dns_check is not None else None,
+            "dns_resolvers": [str(resolver) for resolver in self.dns_resolvers]
+            if self.dns_resolvers is not None
+            else None,
+            "dns_nameserver_port": self.dns_nameserver_port,
+        }
 
 
 def allows_mixed_scripts(written: str, canonical: str, allowed: Iterable[str]) -> bool:
@@ -271,24 +318,77 @@ def normalization_warning(where: str, written: str, canonical: str) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class WhenUnset:
+    """Field metadata: what a setting means when neither its domain nor the stack sets it (the component
+    arguments resolve it; the stack config leaves it unset until a domain inherits nothing)."""
+
+    value: Any
+    """The value an unset setting takes."""
+
+
+@dataclass(frozen=True)
+class TunesVerification:
+    """Field metadata: the setting is the verification member's field ``member_field`` (one of
+    :class:`provider.resources.verification_tuning.VerificationTuning`'s), under the component's name."""
+
+    member_field: str
+    """The name of the field in the verification member."""
+
+
+Marker = TypeVar("Marker")
+
+
+def fields_marked(model: type[BaseModel], kind: type[Marker]) -> dict[str, Marker]:
+    """The fields of ``model`` that carry metadata of ``kind`` (``WhenUnset``, ``TunesVerification``),
+    with it."""
+    return {
+        name: marker
+        for name, info in model.model_fields.items()
+        for marker in info.metadata
+        if isinstance(marker, kind)
+    }
+
+
 class DomainTuning(BaseModel):
     """How a domain is published, verified and kept: settings a stack config may give stack-wide and per
-    domain, and the component takes as arguments (camelCase aliases for the stack config)."""
+    domain, and the component takes as arguments (camelCase aliases for the stack config).
+
+    Each setting is declared here once: its rule (the field type), its stack-config key (the alias), what
+    it means when unset (``WhenUnset``; None otherwise: the verification's default) and, for the
+    verification's settings, the member field it sets (``TunesVerification``). The component arguments
+    (:class:`VerifiedEmailDomainArgs`), the stack config (:mod:`components.stack_config`) and the
+    verification member (:meth:`verification_tuning`) are derived from these fields.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    verification_timeout_seconds: PositiveSeconds = Field(default=None, alias="verificationTimeoutSeconds")
-    """How long ``pulumi up`` waits for the domain to verify; None keeps the default."""
-    poll_interval_seconds: PollSeconds = Field(default=None, alias="pollIntervalSeconds")
-    """First pause between initiating verification and reading its status; None keeps the default."""
-    max_verify_attempts: PositiveWholeNumber = Field(default=None, alias="maxVerifyAttempts")
-    """How many times verification may be initiated; None keeps the default."""
-    ttl: RecordTtl = Field(default=None, alias="recordTtl")
-    """TTL of the Cloudflare records; None is automatic (1)."""
-    protect: Flag = None
-    """Protect the registered domain and its records: ``pulumi destroy`` and removals fail."""
-    retain_on_delete: Flag = Field(default=None, alias="retainOnDelete")
-    """Leave the domain registered and its records published when the stack stops managing them."""
+    verification_timeout_seconds: Annotated[PositiveSeconds, TunesVerification("timeout_seconds")] = Field(
+        default=None, alias="verificationTimeoutSeconds"
+    )
+    """How long ``pulumi up`` waits for the domain to verify (DNS check included)."""
+    poll_interval_seconds: Annotated[PollSeconds, TunesVerification("poll_interval_seconds")] = Field(
+        default=None, alias="pollIntervalSeconds"
+    )
+    """First pause between initiating verification and reading its status."""
+    max_verify_attempts: Annotated[PositiveWholeNumber, TunesVerification("max_verify_attempts")] = Field(
+        default=None, alias="maxVerifyAttempts"
+    )
+    """How many times verification may be initiated."""
+    ttl: Annotated[RecordTtl, WhenUnset(AUTOMATIC_TTL)] = Field(default=None, alias="recordTtl")
+    """TTL of the Cloudflare records in seconds: 1 (automatic, the default) or 30..86400."""
+    protect: Annotated[Flag, WhenUnset(False)] = None
+    """Pulumi ``protect`` on the registered domain and its records: ``pulumi destroy`` and removals fail."""
+    retain_on_delete: Annotated[Flag, WhenUnset(False)] = Field(default=None, alias="retainOnDelete")
+    """Pulumi ``retainOnDelete`` on the registered domain and its records: removing the component (or
+    destroying the stack) leaves the domain registered and its records published."""
+
+    def verification_tuning(self) -> dict[str, Any]:
+        """The settings that tune the verification, by the verification member's field names; unset ones
+        are left out, so that the verification keeps its defaults."""
+        tuning = fields_marked(type(self), TunesVerification).items()
+        values = {marker.member_field: getattr(self, name) for name, marker in tuning}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class DomainSettings(DomainTuning):
@@ -297,11 +397,14 @@ class DomainSettings(DomainTuning):
 
     # Required: the default is validated, so a missing domain gets the same message as an empty one.
     domain: DomainName = Field(default="", validate_default=True)
-    """The domain to send and receive on (canonical form), or the platform domain."""
+    """The domain to send and receive on, such as ``acme.com`` (lowercased, Unicode converted to
+    punycode). ``agents.anyreach.ai`` selects the platform domain: nothing is registered or published."""
     zone_id: ZoneId = Field(default=None, alias="zoneId")
-    """Cloudflare zone id; None for manual DNS."""
+    """Cloudflare zone id (32 hex characters, or an Output) that holds the domain; the records are
+    published there. None selects manual DNS mode: the records are outputs to publish anywhere."""
     dkim_cname_tokens: DkimTokens = Field(default=None, alias="dkimCnameTokens")
-    """Tokens of legacy DKIM CNAME records."""
+    """For domains registered before the single DKIM TXT record, the tokens of the legacy
+    ``<token>._domainkey`` CNAME records, published instead of the DKIM TXT record."""
 
     @model_validator(mode="after")
     def _platform_domain_has_no_zone(self) -> DomainSettings:
@@ -316,6 +419,47 @@ class DomainSettings(DomainTuning):
                 },
             )
         return self
+
+
+class VerifiedEmailDomainArgs(DomainSettings):
+    """The arguments of a ``VerifiedEmailDomain`` (the settings above, by their Python names, plus the
+    component's own), each unset setting resolved to its ``WhenUnset`` value (``ttl`` 1, the Pulumi
+    options off).
+
+    Only ``domain`` and ``zone_id`` decide what exists; every other field can change later without
+    replacing the registered domain or any DNS record.
+    """
+
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=False, loc_by_alias=False, extra="forbid"
+    )
+
+    email_provider: str | None = None
+    """Email provider the platform registers the domain with; None keeps the platform's default (resend).
+    Changing it registers the domain again."""
+    comment_prefix: str = DEFAULT_COMMENT_PREFIX
+    """First words of each Cloudflare record comment; the comment goes on with the purpose and domain."""
+    allow_mixed_scripts: bool = False
+    """Accept a name whose labels mix scripts the way lookalike names do (UTS 39); off by default."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_unset(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        unset = {name: marker.value for name, marker in fields_marked(cls, WhenUnset).items()}
+        return {**data, **{name: value for name, value in unset.items() if is_blank(data.get(name))}}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_lookalike(cls, data: Any, handler: Any) -> VerifiedEmailDomainArgs:
+        args: VerifiedEmailDomainArgs = handler(data)
+        written = data.get("domain") if isinstance(data, Mapping) else args.domain
+        try:
+            check_lookalike(str(written), args.domain, [args.domain] if args.allow_mixed_scripts else [])
+        except ValueError as exc:
+            raise ValueError(f"domain {exc}") from None
+        return args
 
 
 @dataclass(frozen=True)

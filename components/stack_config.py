@@ -32,29 +32,24 @@ import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from components.fields import (
-    AUTOMATIC_TTL,
-    DnsCheckField,
-    DnsResolvers,
+    DnsCheckOptions,
     DomainSettings,
     DomainTuning,
-    NameserverPort,
+    VerifiedEmailDomainArgs,
     allows_mixed_scripts,
     check_lookalike,
     describe_problem,
     field_problems,
     is_blank,
+    json_text,
     normalization_warning,
     problem,
 )
-from provider.dns.checker import DnsCheckMode, Endpoint
-
-if TYPE_CHECKING:
-    from components.verified_email_domain import VerifiedEmailDomainArgs
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -107,29 +102,15 @@ def _json_list(value: Any) -> Any:
     return value
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().startswith(("[", "{")):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-class _StackSettings(DomainTuning):
-    """The stack-wide keys: the tuning every domain inherits unless its entry sets its own, then the
-    stack's own keys. Field order is the order problems are reported in."""
+class _StackSettings(DomainTuning, DnsCheckOptions):
+    """The stack-wide keys: the tuning every domain inherits unless its entry sets its own, the DNS check's
+    options, then the stack's own keys. Field order is the order problems are reported in."""
 
     model_config = ConfigDict(extra="ignore", validate_by_alias=True, validate_by_name=False)
 
-    allow_mixed_script_domains: Annotated[tuple[str, ...], BeforeValidator(_json_value)] = Field(
+    allow_mixed_script_domains: Annotated[tuple[str, ...], BeforeValidator(json_text)] = Field(
         default=(), alias="allowMixedScriptDomains"
     )
-    dns_check: DnsCheckField = Field(default=None, alias="dnsCheck")
-    dns_resolvers: Annotated[DnsResolvers, BeforeValidator(_json_value)] = Field(
-        default=None, alias="dnsResolvers"
-    )
-    dns_nameserver_port: NameserverPort = Field(default=None, alias="dnsNameserverPort")
     domains: Annotated[
         list[DomainEntry] | None, BeforeValidator(lambda v: None if is_blank(v) else _json_list(v))
     ] = None
@@ -158,30 +139,10 @@ class StackConfigError(ValueError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
-class DomainConfig:
-    """One domain the stack manages, validated."""
-
-    domain: str
-    """Canonical domain name (lowercase, punycode), or the platform domain."""
-    zone_id: str | None = None
-    """Cloudflare zone id; None for manual DNS (and for the platform domain)."""
-    verification_timeout_seconds: float | None = None
-    """How long ``up`` waits for verification; None keeps the verification's default."""
-    poll_interval_seconds: float | None = None
-    """Pause between status reads while waiting; None keeps the default."""
-    max_verify_attempts: int | None = None
-    """How many times verification may be re-initiated; None keeps the default."""
-    ttl: int = AUTOMATIC_TTL
-    """TTL of the Cloudflare records (1 = automatic)."""
-    dkim_cname_tokens: tuple[str, ...] | None = None
-    """Tokens of legacy DKIM CNAME records, for domains registered before the DKIM TXT record."""
-    protect: bool = False
-    """Pulumi ``protect`` on the registered domain and its records."""
-    retain_on_delete: bool = False
-    """Pulumi ``retainOnDelete`` on the registered domain and its records."""
-    allow_mixed_scripts: bool = False
-    """The name is listed in ``anyreach:allowMixedScriptDomains``."""
+class DomainConfig(VerifiedEmailDomainArgs):
+    """One domain the stack manages, validated: the component's arguments for it (each setting the entry's
+    own, else the stack-wide one, else what an unset setting means), with ``allow_mixed_scripts`` set when
+    ``anyreach:allowMixedScriptDomains`` lists the name."""
 
     @property
     def resource_name(self) -> str:
@@ -189,22 +150,8 @@ class DomainConfig:
         return self.domain
 
     def to_args(self) -> VerifiedEmailDomainArgs:
-        """The component arguments for this domain."""
-        # Imported here so that parsing config does not import Pulumi resources.
-        from components.verified_email_domain import VerifiedEmailDomainArgs
-
-        return VerifiedEmailDomainArgs(
-            domain=self.domain,
-            zone_id=self.zone_id,
-            ttl=self.ttl,
-            verification_timeout_seconds=self.verification_timeout_seconds,
-            poll_interval_seconds=self.poll_interval_seconds,
-            max_verify_attempts=self.max_verify_attempts,
-            dkim_cname_tokens=self.dkim_cname_tokens,
-            protect=self.protect,
-            retain_on_delete=self.retain_on_delete,
-            allow_mixed_scripts=self.allow_mixed_scripts,
-        )
+        """The component arguments for this domain (this config is one already)."""
+        return self
 
 
 @dataclass(frozen=True)
@@ -215,12 +162,8 @@ class StackConfig:
     """The domains to manage, in config order, no duplicates."""
     warnings: tuple[str, ...] = field(default=())
     """Things that are allowed but probably wrong (an unknown ``anyreach:*`` key, a name that changed)."""
-    dns_check: DnsCheckMode | None = None
-    """``anyreach:dnsCheck``; None keeps the verification's default."""
-    dns_resolvers: tuple[Endpoint, ...] | None = None
-    """``anyreach:dnsResolvers``; None means the system's resolvers."""
-    dns_nameserver_port: int | None = None
-    """``anyreach:dnsNameserverPort``; None means 53."""
+    dns: DnsCheckOptions = field(default_factory=DnsCheckOptions)
+    """``anyreach:dnsCheck``, ``anyreach:dnsResolvers`` and ``anyreach:dnsNameserverPort``."""
 
 
 def _full(key: str) -> str:
@@ -296,13 +239,11 @@ def _entries(
                     f"{_full(key)} applies to {_full('domain')} only; with {_full('domains')}, set {key} in "
                     "each entry of the list"
                 )
-        raw = _json_value(ours.get("domains"))
+        raw = json_text(ours.get("domains"))
         entries = settings.domains if settings is not None and settings.domains is not None else []
         return [(f"domains[{index}]", entry, raw[index].get("domain")) for index, entry in enumerate(entries)]
     if single_set:
-        raw_entry = {
-            key: _json_value(ours[key]) for key in _SINGLE_DOMAIN_KEYS if not is_blank(ours.get(key))
-        }
+        raw_entry = {key: json_text(ours[key]) for key in _SINGLE_DOMAIN_KEYS if not is_blank(ours.get(key))}
         try:
             return [("", DomainEntry.model_validate(raw_entry), ours.get("domain"))]
         except ValidationError as exc:
@@ -368,33 +309,26 @@ def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
     return StackConfig(
         domains=tuple(domains),
         warnings=tuple(warnings),
-        dns_check=settings.dns_check,
-        dns_resolvers=settings.dns_resolvers,
-        dns_nameserver_port=settings.dns_nameserver_port,
+        # Already validated: the stack settings are DNS check options too.
+        dns=DnsCheckOptions.model_construct(
+            **{name: getattr(settings, name) for name in DnsCheckOptions.model_fields}
+        ),
     )
-
-
-def _first_set(*values: Any) -> Any:
-    return next((value for value in values if value is not None), None)
 
 
 def _domain_config(
     entry: DomainEntry, stack: _StackSettings, allowed: Sequence[str], written: Any
 ) -> DomainConfig:
-    """An entry's own values, else the stack-wide ones."""
-    return DomainConfig(
-        domain=entry.domain,
-        zone_id=entry.zone_id,
-        verification_timeout_seconds=_first_set(
-            entry.verification_timeout_seconds, stack.verification_timeout_seconds
-        ),
-        poll_interval_seconds=_first_set(entry.poll_interval_seconds, stack.poll_interval_seconds),
-        max_verify_attempts=_first_set(entry.max_verify_attempts, stack.max_verify_attempts),
-        ttl=_first_set(entry.ttl, stack.ttl, AUTOMATIC_TTL),
-        dkim_cname_tokens=entry.dkim_cname_tokens,
-        protect=bool(_first_set(entry.protect, stack.protect, False)),
-        retain_on_delete=bool(_first_set(entry.retain_on_delete, stack.retain_on_delete, False)),
-        allow_mixed_scripts=allows_mixed_scripts(str(written), entry.domain, allowed),
+    """An entry's own values, else the stack-wide ones (every setting of ``DomainTuning``)."""
+    inherited = {
+        name: getattr(stack, name) for name in DomainTuning.model_fields if getattr(entry, name) is None
+    }
+    return DomainConfig.model_validate(
+        {
+            **entry.model_dump(),
+            **inherited,
+            "allow_mixed_scripts": allows_mixed_scripts(str(written), entry.domain, allowed),
+        }
     )
 
 

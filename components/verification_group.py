@@ -25,9 +25,10 @@ from types import TracebackType
 from typing import Any, Self
 
 import pulumi
+from pydantic import ValidationError
 
+from components.fields import DnsCheckOptions, describe_errors
 from provider import DomainVerificationGroup
-from provider.dns.checker import DnsCheckMode, Endpoint
 
 __all__ = ["VerificationGroup"]
 
@@ -41,28 +42,38 @@ class VerificationGroup:
 
     Args:
         name: the Pulumi name of the resource the group makes.
-        dns_check: ``authoritative`` (default), ``recursive`` or ``off``: how the records are checked in DNS
-            before verification is initiated.
-        dns_resolvers: resolvers for the DNS check (default: the system's).
-        dns_nameserver_port: port the authoritative nameservers answer on (default 53).
+        dns: how the records are checked in DNS before verification is initiated
+            (:class:`components.fields.DnsCheckOptions`, as the stack config reads them); or give its fields
+            as keywords: ``dns_check`` (``authoritative``, the default, ``recursive`` or ``off``),
+            ``dns_resolvers`` (default: the system's), ``dns_nameserver_port`` (default 53).
         opts: options of the resource (e.g. its parent).
+
+    Raises:
+        ValueError: a DNS option is not valid (the message names it); nothing was created.
     """
 
     def __init__(
         self,
         name: str,
+        dns: DnsCheckOptions | None = None,
         *,
-        dns_check: DnsCheckMode | str | None = None,
-        dns_resolvers: Sequence[Endpoint | str] | None = None,
-        dns_nameserver_port: int | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        **dns_options: Any,
     ) -> None:
         self.name = name
-        self._dns_check = DnsCheckMode(dns_check).value if dns_check is not None else None
-        self._dns_resolvers = (
-            [str(resolver) for resolver in dns_resolvers] if dns_resolvers is not None else None
-        )
-        self._dns_nameserver_port = dns_nameserver_port
+        if dns is not None and dns_options:
+            raise TypeError(f"creating verification group {name}: pass either dns or its keywords, not both")
+        if dns is None:
+            unknown = sorted(set(dns_options) - set(DnsCheckOptions.model_fields))
+            if unknown:
+                raise TypeError(f"VerificationGroup() got an unexpected keyword argument {unknown[0]!r}")
+            given = {key: value for key, value in dns_options.items() if value is not None}
+            try:
+                dns = DnsCheckOptions.model_validate(given, by_name=True, by_alias=False)
+            except ValidationError as exc:
+                problems = describe_errors(exc, lambda location: ".".join(map(str, location)))
+                raise ValueError(f"creating verification group {name}: {'; '.join(problems)}") from None
+        self._dns_inputs = dns.group_inputs()
         self._opts = opts
         self._members: list[pulumi.Output[dict[str, Any]]] = []
         self._depends_on: list[pulumi.Resource] = []
@@ -113,9 +124,7 @@ class VerificationGroup:
         self.resource = DomainVerificationGroup(
             self.name,
             members=pulumi.Output.all(*self._members),
-            dns_check=self._dns_check,
-            dns_resolvers=self._dns_resolvers,
-            dns_nameserver_port=self._dns_nameserver_port,
+            **self._dns_inputs,
             opts=opts,
         )
         results = self.resource.results

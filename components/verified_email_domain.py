@@ -22,17 +22,16 @@ the set and timing out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
-import pulumi_cloudflare as cloudflare
-from pydantic import ConfigDict, ValidationError, model_validator
+from pydantic import ValidationError
 
 from components.fields import (
-    AUTOMATIC_TTL,
-    DomainSettings,
-    check_lookalike,
+    DEFAULT_COMMENT_PREFIX,
+    VerifiedEmailDomainArgs,
     describe_errors,
     normalization_warning,
 )
@@ -45,7 +44,11 @@ from components.record_plan import (
 )
 from components.verification_group import VerificationGroup
 from provider import EmailDomain
+from provider.dns.checker import ExpectedRecord
 from provider.rules.domain_name import PLATFORM_DOMAIN
+
+if TYPE_CHECKING:
+    import pulumi_cloudflare as cloudflare
 
 __all__ = [
     "CLOUDFLARE_COMMENT_MAX_LENGTH",
@@ -59,59 +62,11 @@ __all__ = [
 TYPE_TOKEN = "anyreach:email:VerifiedEmailDomain"  # noqa: S105 - a Pulumi type token, not a secret
 """The component's type token, as it appears in previews and URNs."""
 
-DEFAULT_COMMENT_PREFIX = "anyreach"
-"""First word of every Cloudflare record comment, so records the component owns are easy to spot."""
-
 CLOUDFLARE_COMMENT_MAX_LENGTH = 100
 """Longest record comment Cloudflare accepts on every plan (free zones allow 100 characters)."""
 
 DnsMode = Literal["cloudflare", "manual", "platform"]
 """How the domain's records get published: by the component in Cloudflare, by hand, or not at all."""
-
-
-class VerifiedEmailDomainArgs(DomainSettings):
-    """The arguments of a ``VerifiedEmailDomain`` (the field rules are shared with the stack config,
-    :mod:`components.fields`).
-
-    Only ``domain`` and ``zone_id`` decide what exists; every other field can change later without
-    replacing the registered domain or any DNS record.
-
-    * ``domain``: the domain to send and receive on, such as ``acme.com`` (lowercased, Unicode converted
-      to punycode). ``agents.anyreach.ai`` selects the platform domain: nothing is registered or published.
-    * ``zone_id``: Cloudflare zone id (32 hex characters, or an Output) that holds the domain; the records
-      are published there. None selects manual DNS mode: the records are outputs to publish anywhere.
-    * ``ttl``: TTL of the Cloudflare records in seconds: 1 (automatic, the default) or 30..86400.
-    * ``verification_timeout_seconds``, ``poll_interval_seconds``, ``max_verify_attempts``: how long and
-      how ``pulumi up`` waits for verification; None keeps the verification's defaults.
-    * ``dkim_cname_tokens``: for domains registered before the single DKIM TXT record, the tokens of the
-      legacy ``<token>._domainkey`` CNAME records, published instead of the DKIM TXT record.
-    * ``protect``: Pulumi ``protect`` on the registered domain and its records.
-    * ``retain_on_delete``: Pulumi ``retainOnDelete`` on them: removing the component (or destroying the
-      stack) leaves the domain registered and its records published.
-    """
-
-    model_config = ConfigDict(
-        validate_by_name=True, validate_by_alias=False, loc_by_alias=False, extra="forbid"
-    )
-
-    email_provider: str | None = None
-    """Email provider the platform registers the domain with; None keeps the platform's default (resend).
-    Changing it registers the domain again."""
-    comment_prefix: str = DEFAULT_COMMENT_PREFIX
-    """First words of each Cloudflare record comment; the comment goes on with the purpose and domain."""
-    allow_mixed_scripts: bool = False
-    """Accept a name whose labels mix scripts the way lookalike names do (UTS 39); off by default."""
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _no_lookalike(cls, data: Any, handler: Any) -> VerifiedEmailDomainArgs:
-        args: VerifiedEmailDomainArgs = handler(data)
-        written = data.get("domain") if isinstance(data, Mapping) else args.domain
-        try:
-            check_lookalike(str(written), args.domain, [args.domain] if args.allow_mixed_scripts else [])
-        except ValueError as exc:
-            raise ValueError(f"domain {exc}") from None
-        return args
 
 
 def _validate(name: str, given: Mapping[str, Any]) -> VerifiedEmailDomainArgs:
@@ -143,6 +98,11 @@ def _record_comment(prefix: str, planned: PlannedRecord, domain: str) -> str:
     """``anyreach: DKIM signing key for acme.com``, cut to the length Cloudflare accepts on every plan."""
     comment = f"{prefix}: {planned.purpose} for {domain}" if prefix else f"{planned.purpose} for {domain}"
     return comment[:CLOUDFLARE_COMMENT_MAX_LENGTH]
+
+
+def _expected(published: Mapping[str, Any]) -> dict[str, Any]:
+    """A published record as the verification member gives it: what DNS must serve (``ExpectedRecord``)."""
+    return {field.name: published[field.name] for field in dataclasses.fields(ExpectedRecord)}
 
 
 def _field_of(by_role: pulumi.Output[dict[str, dict[str, Any]]], role: str, key: str) -> pulumi.Output[Any]:
@@ -184,40 +144,27 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
         args: VerifiedEmailDomainArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
         *,
-        domain: str | None = None,
-        zone_id: pulumi.Input[str] | None = None,
-        email_provider: str | None = None,
-        ttl: int | None = None,
-        verification_timeout_seconds: float | None = None,
-        poll_interval_seconds: float | None = None,
-        max_verify_attempts: int | None = None,
-        dkim_cname_tokens: Sequence[str] | None = None,
-        comment_prefix: str | None = None,
-        protect: bool | None = None,
-        retain_on_delete: bool | None = None,
-        allow_mixed_scripts: bool | None = None,
         verification_group: VerificationGroup | None = None,
+        **keywords: Any,
     ) -> None:
-        """Create the component and its children; see ``VerifiedEmailDomainArgs`` for the arguments.
+        """Create the component and its children.
 
-        ``verification_group`` (a :class:`components.VerificationGroup`) verifies this domain together
-        with the group's others; without one, the component makes its own ``<name>-verification``.
+        The arguments are ``args`` or the keywords, which are the fields of ``VerifiedEmailDomainArgs``
+        (a keyword set to None counts as not given). ``verification_group`` (a
+        :class:`components.VerificationGroup`) verifies this domain together with the group's others;
+        without one, the component makes its own ``<name>-verification``.
+
+        Raises:
+            TypeError: an unknown keyword, args and keywords together, or a domain that is not text.
+            ValueError: an argument its rule refuses (:mod:`components.fields`).
         """
         self._verification_group = verification_group
-        keywords = {
-            "domain": domain,
-            "zone_id": zone_id,
-            "email_provider": email_provider,
-            "ttl": ttl,
-            "verification_timeout_seconds": verification_timeout_seconds,
-            "poll_interval_seconds": poll_interval_seconds,
-            "max_verify_attempts": max_verify_attempts,
-            "dkim_cname_tokens": dkim_cname_tokens,
-            "comment_prefix": comment_prefix,
-            "protect": protect,
-            "retain_on_delete": retain_on_delete,
-            "allow_mixed_scripts": allow_mixed_scripts,
-        }
+        for keyword in keywords:
+            if keyword not in VerifiedEmailDomainArgs.model_fields:
+                # Python's own words, as when the keywords were listed in the signature.
+                raise TypeError(
+                    f"VerifiedEmailDomain.__init__() got an unexpected keyword argument {keyword!r}"
+                )
         given: dict[str, Any] = {key: value for key, value in keywords.items() if value is not None}
         if args is not None and given:
             raise TypeError(
@@ -263,11 +210,12 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
 
     def _register_publish_verify(self, name: str, args: VerifiedEmailDomainArgs, mode: DnsMode) -> None:
         """Register the domain, publish the planned records (cloudflare mode), verify after all of them."""
-        domain, ttl = args.domain, args.ttl or AUTOMATIC_TTL
+        domain, ttl = args.domain, args.ttl
+        assert ttl is not None  # an unset ttl is resolved by VerifiedEmailDomainArgs (WhenUnset)
         plan = plan_records(args.dkim_cname_tokens)
         # What must survive the stack: the domain and its records; the verification is only bookkeeping.
         kept = pulumi.ResourceOptions(
-            parent=self, protect=bool(args.protect), retain_on_delete=bool(args.retain_on_delete)
+            parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete
         )
         email_domain = EmailDomain(
             f"{name}-domain", domain=domain, email_provider=args.email_provider, opts=kept
@@ -280,6 +228,10 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
 
         cloudflare_records: dict[str, cloudflare.DnsRecord] = {}
         if mode == "cloudflare":
+            # Imported here: the Cloudflare SDK takes about 3 s to import, which a program with no
+            # Cloudflare domain (manual or platform mode) should not wait for before its first resource.
+            import pulumi_cloudflare as cloudflare
+
             for planned in plan:
                 cloudflare_records[planned.role] = cloudflare.DnsRecord(
                     f"{name}-{planned.role}",
@@ -297,20 +249,13 @@ class VerifiedEmailDomain(pulumi.ComponentResource):
         group = self._verification_group or VerificationGroup(
             f"{name}-verification", opts=pulumi.ResourceOptions(parent=self)
         )
-        settings = {
-            "timeout_seconds": args.verification_timeout_seconds,
-            "poll_interval_seconds": args.poll_interval_seconds,
-            "max_verify_attempts": args.max_verify_attempts,
-        }
+        tuning = args.verification_tuning()
         member = pulumi.Output.all(email_domain.id, published).apply(
             lambda values: {
                 "domain_id": values[0],
                 "domain": domain,
-                "dns_records": [
-                    {key: record[key] for key in ("type", "name", "value", "priority")}
-                    for record in values[1]
-                ],
-                **{key: value for key, value in settings.items() if value is not None},
+                "dns_records": [_expected(record) for record in values[1]],
+                **tuning,
             }
         )
         result = group.add(domain, member, depends_on=[email_domain, *cloudflare_records.values()])

@@ -13,42 +13,33 @@ import pulumi
 import pulumi.dynamic
 from pydantic import BaseModel, ConfigDict, Field
 
-from provider.api.find import find_domain_by_id
+from provider.api.find import read_domain_once
 from provider.api.models import Domain
 from provider.resources.base import AnyreachProvider, AnyreachResource
 from provider.resources.connection import connect, wait_for_verification
 from provider.resources.record_state import DnsRecordState
 from provider.resources.resource_inputs import check_failures, contains_unknown
+from provider.resources.verification_tuning import VerificationTuning
 from provider.rules.records import host_name
-from provider.verify.poller import (
-    DEFAULT_MAX_VERIFY_ATTEMPTS,
-    DEFAULT_POLL_INTERVAL_SECONDS,
-    DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
-    VerificationRequest,
-    VerificationSettings,
-)
+from provider.verify.poller import VerificationRequest
 
 __all__ = [
     "DomainVerification",
     "DomainVerificationArgs",
     "DomainVerificationProvider",
     "DomainVerificationState",
-    "ExpectedRecord",
+    "PublishedRecordKey",
 ]
 
 # Inputs whose change makes the next `pulumi up` run the verification again (an update, never a
 # replace): the published records, the records to expect, and how to wait.
-_UPDATE_TRIGGERS = (
-    "records_fingerprint",
-    "expected_records",
-    "timeout_seconds",
-    "poll_interval_seconds",
-    "max_verify_attempts",
-)
+_UPDATE_TRIGGERS = ("records_fingerprint", "expected_records", *VerificationTuning.model_fields)
 
 
-class ExpectedRecord(BaseModel):
-    """A record the caller publishes: its type and its name (relative to the domain, ``@``, or full)."""
+class PublishedRecordKey(BaseModel):
+    """A record the caller publishes, by its type and its name (relative to the domain, ``@``, or full):
+    the items of the ``expected_records`` input. Only the key: this resource checks no DNS, so it needs
+    no value (the group's members give whole records, :class:`provider.dns.checker.ExpectedRecord`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -58,31 +49,16 @@ class ExpectedRecord(BaseModel):
     """Record name: ``send``, ``@`` or ``send.acme.com``."""
 
 
-class DomainVerificationArgs(BaseModel):
-    """Inputs of a ``DomainVerification``."""
-
-    model_config = ConfigDict(extra="ignore")
+class DomainVerificationArgs(VerificationTuning):
+    """Inputs of a ``DomainVerification``: the domain, its records, and how to wait
+    (:class:`VerificationTuning`)."""
 
     domain_id: str = Field(min_length=1)
     """The platform's id of the domain (an ``EmailDomain``'s id)."""
     records_fingerprint: str | None = None
     """Any string that changes whenever the published records change."""
-    expected_records: list[ExpectedRecord] | None = None
+    expected_records: list[PublishedRecordKey] | None = None
     """The records the caller publishes; ``None`` skips the check."""
-    timeout_seconds: float | None = Field(default=None, gt=0)
-    """How long to wait; ``None`` for the default."""
-    poll_interval_seconds: float | None = Field(default=None, gt=0)
-    """First pause between polls; ``None`` for the default."""
-    max_verify_attempts: int | None = Field(default=None, ge=1)
-    """How many times verification may be initiated; ``None`` for the default."""
-
-    def settings(self) -> VerificationSettings:
-        """How to wait, defaults filled in."""
-        return VerificationSettings(
-            timeout_seconds=self.timeout_seconds or DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
-            poll_interval_seconds=self.poll_interval_seconds or DEFAULT_POLL_INTERVAL_SECONDS,
-            max_verify_attempts=self.max_verify_attempts or DEFAULT_MAX_VERIFY_ATTEMPTS,
-        )
 
 
 class DomainVerificationState(DomainVerificationArgs):
@@ -184,7 +160,7 @@ class DomainVerificationProvider(AnyreachProvider):
         args = DomainVerificationArgs.model_validate({"domain_id": id_, **props})
         label = props.get("domain") or args.domain_id
         with connect("refreshing", label) as client:
-            domain = find_domain_by_id(client, args.domain_id)
+            domain = read_domain_once(client, args.domain_id)
         if domain is None:
             pulumi.log.warn(
                 f"refreshing Email Domain ({label}) verification: the domain no longer exists on the "
@@ -219,14 +195,26 @@ class DomainVerification(AnyreachResource, module="anyreach", name="DomainVerifi
     deadline it fails with a message listing each record not verified yet. A change of any input is an
     update that verifies again, never a replace. Delete does nothing remotely. If ``pulumi refresh`` finds
     the domain no longer verified, the next ``pulumi up`` verifies it again; if the domain is gone, the
-    verification leaves the state too. Defaults: 1200 s, first poll after 2 s (backing off to 10 s), 3
-    attempts.
+    verification leaves the state too. How long and how often it waits: :class:`VerificationTuning`
+    (unset fields keep the poller's defaults, :mod:`provider.verify.poller`).
     """
 
     state_model = DomainVerificationState
 
+    # What type checkers see of the outputs, which are the fields of `state_model` (a test holds the two
+    # together: tests/provider/test_resource_outputs.py).
     domain_id: pulumi.Output[str]
     """The platform's id of the verified domain; also this resource's id."""
+    records_fingerprint: pulumi.Output[str | None]
+    """The fingerprint of the published records, as given."""
+    expected_records: pulumi.Output[list[dict[str, Any]] | None]
+    """The records the caller publishes (``type``, ``name``), as given."""
+    timeout_seconds: pulumi.Output[float | None]
+    """How long to wait, as given; None: the default."""
+    poll_interval_seconds: pulumi.Output[float | None]
+    """First pause between status reads, as given; None: the default."""
+    max_verify_attempts: pulumi.Output[int | None]
+    """How many times verification may be initiated, as given; None: the default."""
     domain: pulumi.Output[str]
     """The domain name."""
     status: pulumi.Output[str]
@@ -258,9 +246,8 @@ class DomainVerification(AnyreachResource, module="anyreach", name="DomainVerifi
                 relative to the domain, ``@``, or full). If the platform asks for a record not in
                 this list, fail at once naming it, instead of waiting for a record nobody publishes.
                 ``None`` skips the check.
-            timeout_seconds: how long to wait (default 1200).
-            poll_interval_seconds: first pause between status polls (default 5; backs off to 60).
-            max_verify_attempts: how many times verification may be initiated (default 3).
+            timeout_seconds, poll_interval_seconds, max_verify_attempts: how long and how often to wait
+                (:class:`VerificationTuning`); None keeps the poller's default.
             opts: resource options.
         """
         inputs: dict[str, Any] = {

@@ -17,27 +17,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from provider.api.errors import ENTITY, AnyreachError
-from provider.api.find import find_domain_by_id
+from provider.api.errors import ENTITY, AnyreachError, CancelledError
+from provider.api.find import read_domain_once
 from provider.api.models import Domain
-from provider.dns.checker import DnsCheckMode, DnsCheckSettings, ExpectedRecord, parse_endpoint
+from provider.dns.checker import DnsCheckMode, DnsCheckSettings, ExpectedRecord, parse_resolvers
+from provider.host.registrations import take_registration
 from provider.resources.base import AnyreachProvider, AnyreachResource
 from provider.resources.connection import connect, wait_for_verification
 from provider.resources.record_state import DnsRecordState
 from provider.resources.resource_inputs import check_failures, contains_unknown
-from provider.verify.poller import (
-    DEFAULT_MAX_VERIFY_ATTEMPTS,
-    DEFAULT_POLL_INTERVAL_SECONDS,
-    DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
-    VerificationRequest,
-    VerificationSettings,
-)
+from provider.resources.verification_tuning import VerificationTuning
+from provider.verify.poller import VerificationRequest
 
 __all__ = [
     "DomainVerificationGroup",
@@ -45,61 +42,29 @@ __all__ = [
     "DomainVerificationGroupProvider",
     "DomainVerificationGroupState",
     "MemberResult",
-    "PublishedRecord",
     "VerificationGroupError",
     "VerificationMember",
 ]
 
 
-class PublishedRecord(BaseModel):
-    """A record the stack publishes for a member: what DNS must serve before verification starts."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    type: str = Field(min_length=1)
-    """``TXT``, ``MX`` or ``CNAME``."""
-    name: str = Field(min_length=1)
-    """Full name, such as ``send.acme.com``."""
-    value: str
-    """TXT: the text; MX/CNAME: the target host."""
-    priority: int | None = None
-    """MX priority."""
-
-    def expected(self) -> ExpectedRecord:
-        """The record as the DNS checker looks for it."""
-        return ExpectedRecord(self.type, self.name, self.value, self.priority)
-
-
-class VerificationMember(BaseModel):
-    """One domain of the group."""
-
-    model_config = ConfigDict(extra="ignore")
+class VerificationMember(VerificationTuning):
+    """One domain of the group, and how long and how often to wait for it (:class:`VerificationTuning`)."""
 
     domain_id: str = Field(min_length=1)
     """The platform's id of the domain (an ``EmailDomain``'s id)."""
     domain: str = Field(min_length=1)
     """The domain name (the key of ``results``)."""
-    dns_records: list[PublishedRecord] = Field(default_factory=list)
-    """Every record the stack publishes for it; empty skips the DNS and plan checks."""
-    timeout_seconds: float | None = Field(default=None, gt=0)
-    """How long to wait for it; None for the default (1200 s)."""
-    poll_interval_seconds: float | None = Field(default=None, gt=0)
-    """First pause between status reads; None for the default (2 s)."""
-    max_verify_attempts: int | None = Field(default=None, ge=1)
-    """How many times verification may be initiated; None for the default (3)."""
+    dns_records: list[ExpectedRecord] = Field(default_factory=list)
+    """Every record the stack publishes for it, as DNS must serve it (``type``, full ``name``, ``value``,
+    MX ``priority``); empty skips the DNS and plan checks."""
 
     def request(self, dns_check: DnsCheckSettings) -> VerificationRequest:
         """What the poller needs to wait for this member."""
-        records = tuple(record.expected() for record in self.dns_records)
         return VerificationRequest(
             domain_id=self.domain_id,
             domain=self.domain,
-            records=records,
-            settings=VerificationSettings(
-                timeout_seconds=self.timeout_seconds or DEFAULT_VERIFICATION_TIMEOUT_SECONDS,
-                poll_interval_seconds=self.poll_interval_seconds or DEFAULT_POLL_INTERVAL_SECONDS,
-                max_verify_attempts=self.max_verify_attempts or DEFAULT_MAX_VERIFY_ATTEMPTS,
-            ),
+            records=tuple(self.dns_records),
+            settings=self.settings(),
             dns_check=dns_check,
         )
 
@@ -119,11 +84,12 @@ class DomainVerificationGroupArgs(BaseModel):
     """Port of the authoritative nameservers; None: 53."""
 
     def dns_settings(self) -> DnsCheckSettings:
-        """The DNS checker's settings."""
+        """The DNS checker's settings: those that are set, the checker's defaults for the others."""
+        defaults = DnsCheckSettings()
         return DnsCheckSettings(
-            mode=self.dns_check or DnsCheckMode.AUTHORITATIVE,
-            resolvers=tuple(parse_endpoint(text) for text in self.dns_resolvers or ()),
-            nameserver_port=self.dns_nameserver_port or 53,
+            mode=self.dns_check or defaults.mode,
+            resolvers=parse_resolvers(self.dns_resolvers or ()),
+            nameserver_port=self.dns_nameserver_port or defaults.nameserver_port,
         )
 
 
@@ -192,7 +158,14 @@ class VerificationGroupError(AnyreachError):
 
     def __str__(self) -> str:
         parts = [str(error) for error in self.errors.values()]
-        if len(self.errors) > 1 or self.verified:
+        if any(isinstance(error, CancelledError) for error in self.errors.values()):
+            parts.append(
+                f"Cancelled: {len(self.errors)} of {len(self.errors) + len(self.verified)} {ENTITY}s not "
+                f"verified ({', '.join(self.errors)}); verified: {', '.join(self.verified) or 'none'}. "
+                f"{CancelledError.RESUME}: registered domains are not registered again, and verified ones "
+                "are only re-read."
+            )
+        elif len(self.errors) > 1 or self.verified:
             parts.append(
                 f"{len(self.errors)} of {len(self.errors) + len(self.verified)} {ENTITY}s did not verify: "
                 f"{', '.join(self.errors)}. The others are verified; running `pulumi up` again re-reads them "
@@ -206,7 +179,12 @@ def _verify_members(
 ) -> dict[str, MemberResult]:
     """Verify ``members`` (the others keep their ``known`` result); raise if any did not verify."""
     dns_check = args.dns_settings()
-    outcomes = wait_for_verification([member.request(dns_check) for member in members])
+    requests = [member.request(dns_check) for member in members]
+    # A domain this deployment registered moments ago starts from what registration saw: no first read.
+    requests = [
+        replace(request, seen=take_registration(request.domain_id, request.domain)) for request in requests
+    ]
+    outcomes = wait_for_verification(requests)
     errors: dict[str, AnyreachError] = {}
     results = dict(known)
     for name, outcome in outcomes.items():
@@ -221,6 +199,9 @@ def _verify_members(
     return results
 
 
+_EXPECTED_RECORD = TypeAdapter(ExpectedRecord)
+
+
 def _member_key(member: Any) -> Any:
     """What makes two members the same for ``diff`` (order of records does not matter)."""
     if not isinstance(member, dict):
@@ -229,13 +210,18 @@ def _member_key(member: Any) -> Any:
     return (
         member.get("domain_id"),
         member.get("domain"),
-        sorted(
-            repr(sorted(record.items())) if isinstance(record, dict) else repr(record) for record in records
-        ),
-        member.get("timeout_seconds"),
-        member.get("poll_interval_seconds"),
-        member.get("max_verify_attempts"),
+        sorted(map(_record_key, records)),
+        *(member.get(name) for name in VerificationTuning.model_fields),
     )
+
+
+def _record_key(record: Any) -> str:
+    """A published record as DNS must serve it: state holds records normalized (``ExpectedRecord``), the
+    inputs as written, and both must compare equal."""
+    try:
+        return repr(_EXPECTED_RECORD.validate_python(record))
+    except ValidationError:
+        return repr(sorted(record.items())) if isinstance(record, dict) else repr(record)
 
 
 _DNS_INPUTS = ("dns_check", "dns_resolvers", "dns_nameserver_port")
@@ -316,7 +302,7 @@ class DomainVerificationGroupProvider(AnyreachProvider):
         results: dict[str, MemberResult] = {}
         for member in state.members:
             with connect("refreshing", member.domain) as client:
-                domain = find_domain_by_id(client, member.domain_id)
+                domain = read_domain_once(client, member.domain_id)  # shared with its EmailDomain
             before = state.results.get(member.domain)
             if domain is None:
                 pulumi.log.warn(
@@ -361,8 +347,16 @@ class DomainVerificationGroup(AnyreachResource, module="anyreach", name="DomainV
 
     state_model = DomainVerificationGroupState
 
+    # What type checkers see of the outputs, which are the fields of `state_model` (a test holds the two
+    # together: tests/provider/test_resource_outputs.py).
     members: pulumi.Output[list[dict[str, Any]]]
-    """The members, as given."""
+    """The members, their records normalized (type upper case, full names lower case)."""
+    dns_check: pulumi.Output[str | None]
+    """How records are checked in DNS before verification; None: ``authoritative``."""
+    dns_resolvers: pulumi.Output[list[str] | None]
+    """Resolvers of the DNS check as ``host[:port]``; None: the system's."""
+    dns_nameserver_port: pulumi.Output[int | None]
+    """Port of the authoritative nameservers; None: 53."""
     results: pulumi.Output[dict[str, dict[str, Any]]]
     """Each member's domain as last seen, by domain name: ``domain_id``, ``status``, ``verified``,
     ``dns_records``."""
