@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from provider.entry_points import StablyPickled
 from provider.host import provider_host
+from provider.host.program_exit import end_program_when_closed
 from provider.host.program_run import record_program_run
 from provider.resources.connection import remember_configuration
 
@@ -57,6 +58,8 @@ class AnyreachResource(pulumi.dynamic.Resource):
         props.update(inputs)
         # The program runs in this deployment: say so to the provider host (provider.host.program_run).
         record_program_run()
+        # And its process ends at once when the engine closes it (provider.host.program_exit).
+        end_program_when_closed()
         super().__init__(provider, resource_name, props, opts)
 
 

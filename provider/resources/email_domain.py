@@ -28,8 +28,10 @@ from provider.api.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from provider.api.find import find_domain_by_id, find_domain_by_name
+from provider.api.find import find_domain_by_id, find_domain_by_name, read_domain_once
 from provider.api.models import Domain
+from provider.host.provider_host import raise_if_cancelled
+from provider.host.registrations import remember_registration
 from provider.resources.base import AnyreachProvider, AnyreachResource
 from provider.resources.connection import connect, current_credentials
 from provider.resources.credentials import TOKEN_CONFIG_KEY, TOKEN_ENV_VAR
@@ -222,17 +224,20 @@ class EmailDomainProvider(AnyreachProvider):
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         """Register the domain (or adopt it)."""
         args = EmailDomainArgs.model_validate(props)
+        raise_if_cancelled("registering", args.domain)
         with connect("registering", args.domain) as client:
             registered = register_or_adopt_domain(client, args.domain, args.email_provider)
         # The register (or look-up) answer is the domain object itself: state is filled from it, without
-        # a second read that would spend one more request of the API's 2 requests/s.
+        # a second read that would spend one more request of the API's 2 requests/s; and the verification
+        # that follows in this deployment starts from it too (provider.host.registrations).
+        remember_registration(registered)
         return pulumi.dynamic.CreateResult(registered.id, EmailDomainState.from_domain(registered).outputs())
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         """Re-read the domain (refresh endpoint, read scope); drop it from state when it is gone."""
         label = props.get("domain") or id_
         with connect("refreshing", label) as client:
-            domain = find_domain_by_id(client, id_)
+            domain = read_domain_once(client, id_)  # shared with the verification that holds it
         if domain is None:
             pulumi.log.warn(
                 f"refreshing Email Domain ({label}): it no longer exists on the platform (id {id_}); "

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +18,13 @@ from typing import IO, Any
 import dill
 import grpc
 import pytest
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from provider import DomainVerificationGroupProvider, DomainVerificationProvider, EmailDomainProvider
+from provider.verify.poller import DNS_POLL_INTERVAL_SECONDS
 from sandbox.testing import ManualClock, SandboxServer
 from tests.support import OTHER_ORG, OTHER_TOKEN, OUR_ORG, OUR_TOKEN, wait_for
 
@@ -222,7 +224,7 @@ def test_verification_and_drift_through_the_provider_host(host: Host, sandbox: S
         "domain_id": domain_id,
         "records_fingerprint": "fp-1",
         "expected_records": PLANNED,
-        "timeout_seconds": 5,
+        "timeout_seconds": 600,  # a deadline no passing run reaches, however slow the machine
         "poll_interval_seconds": 0.05,
         "max_verify_attempts": 3,
         "__provider": VERIFICATION_BLOB,
@@ -416,14 +418,19 @@ def group_props(sandbox: SandboxServer, names: list[str]) -> dict[str, Any]:
     }
 
 
+def register_directly(sandbox: SandboxServer, names: list[str]) -> None:
+    """Register ``names`` behind the provider host's back (their verifications read them first)."""
+    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
+        for name in names:
+            http.post("/core/email-domains", json={"domain": name}).raise_for_status()
+
+
 def test_sixteen_domains_wait_in_one_call_while_other_calls_go_on(
     tmp_path: Path, slow_dns: tuple[SandboxServer, ManualClock]
 ) -> None:
     sandbox, clock = slow_dns
     names = [f"wave-{i}.example.com" for i in range(16)]
-    with sandbox.client(OUR_TOKEN, OUR_ORG) as http:
-        for name in names:
-            http.post("/core/email-domains", json={"domain": name}).raise_for_status()
+    register_directly(sandbox, names)
     host, channel = configured_host(tmp_path, sandbox, "group")
     try:
         waiting: dict[str, Any] = {}
@@ -518,17 +525,62 @@ def test_the_host_stops_calling_the_api_when_its_engine_is_killed(
 
     engine.kill()
     engine.wait(timeout=30)
+    # What stops the calls is the host ending itself (nothing else ends it: the test killed only the
+    # engine), so that is what is checked; counting calls after it is gone would prove nothing.
     wait_for(
         lambda: (
             not Path(f"/proc/{host_pid}").exists()
             or "Z" in Path(f"/proc/{host_pid}/stat").read_text().split(")")[-1][:3]
         ),
-        "the host process ended",
+        "the host process ended on its own once its engine was gone",
     )
-    after = sandbox.stats()["total"]
-    # Nobody is left to call the API: the count does not move while the poll interval passes many times.
-    threading.Event().wait(1.0)
-    assert sandbox.stats()["total"] == after
     channel.close()
     assert waiting.exception() is not None
     assert "the pulumi process that started this provider host is gone" in printed.read_text()
+
+
+def test_cancel_ends_a_wait_for_sixteen_domains_within_two_seconds_and_nothing_starts_after_it(
+    tmp_path: Path, slow_dns: tuple[SandboxServer, ManualClock]
+) -> None:
+    sandbox, clock = slow_dns
+    names = [f"cancel-{i}.example.com" for i in range(16)]
+    register_directly(sandbox, names)
+    host, channel = configured_host(tmp_path, sandbox, "cancel")
+    try:
+        request = provider_pb2.CreateRequest(urn=GROUP_URN, properties=struct(group_props(sandbox, names)))
+        waiting = host.stub.Create.future(request, timeout=600)
+        wait_for(
+            lambda: host.printed().count("waiting for DNS before initiating verification") >= 16,
+            "all 16 domains wait for DNS",
+        )
+        before = sandbox.stats()["total"]
+
+        # The engine's first Ctrl-C or SIGTERM: Cancel, to every provider. Nothing of ours on the way from
+        # it to the end of the waiting call waits for a poll: 2 s is a generous bound of the reaction.
+        cancelled_at = time.monotonic()
+        host.stub.Cancel(empty_pb2.Empty(), timeout=30)
+        error = waiting.exception(timeout=60)
+        reaction = time.monotonic() - cancelled_at
+        assert reaction < 2.0, f"the wait ended {reaction:.2f} s after Cancel"
+
+        assert isinstance(error, grpc.RpcError)
+        details = error.details()
+        assert "Traceback" not in details  # our message alone
+        assert details.startswith("waiting for Email Domain (cancel-0.example.com) verification: cancelled ")
+        assert details.count("cancelled while waiting for DNS (5 of 5 record(s) not served") == 16
+        assert "Cancelled: 16 of 16 Email Domains not verified" in details
+        assert "Run `pulumi up` again to resume" in details
+
+        # Nothing starts after Cancel: a create fails at once, with no request.
+        with pytest.raises(grpc.RpcError) as refused:
+            create(host, EMAIL_DOMAIN_URN, {"domain": "late.example.com", "__provider": EMAIL_DOMAIN_BLOB})
+        assert refused.value.details().startswith(
+            "registering Email Domain (late.example.com): cancelled before it started"
+        )
+        # The records appear: a wait still running would now verify them; none sends anything.
+        clock.advance(31)
+        threading.Event().wait(3 * DNS_POLL_INTERVAL_SECONDS)
+        assert sandbox.stats()["total"] == before
+        assert all(held["domain"] != "late.example.com" for held in sandbox.domains())
+    finally:
+        stop_host(host, channel)
