@@ -2,6 +2,14 @@
 
 Mocks do not run dynamic providers, so the EmailDomain's outputs are whatever ``PlatformMocks`` says the
 platform returned; in preview mode they can be unknown, as they are for a domain that does not exist yet.
+
+Nor do they run the Cloudflare plugin: a ``DnsRecord``'s outputs here are its inputs and its id is
+``cf-<name>``. The real plugin (tests/e2e/test_cloudflare_e2e.py) answers a 32-hex Cloudflare id and adds
+what Cloudflare computes (``createdOn``, ``modifiedOn``, ``commentModifiedOn``, ``proxiable``, ``meta``,
+``settings``, ``tags``), leaves the id and those unknown in the preview of a create, reads back what
+Cloudflare stores (so a record written in another form drifts at refresh), validates ``cloudflare:apiToken``
+at preview and fails with Cloudflare's errors (81058 for an identical record, 9109 for a refused token).
+The component reads none of those outputs, so the mocks leave them out.
 """
 
 from __future__ import annotations

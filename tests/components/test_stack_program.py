@@ -14,6 +14,8 @@ import pytest
 import yaml
 from component_mocks import COMPONENT_TYPE, DNS_RECORD_TYPE, DOMAIN_ID, VERIFICATION_TYPE, ZONE, Harness
 
+from sandbox.testing import SandboxServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -62,7 +64,7 @@ def test_the_dev_stack_manages_one_domain_in_manual_mode_with_its_short_timeouts
 
 
 def test_several_domains_each_get_a_component_and_an_export(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloudflare: SandboxServer
 ) -> None:
     config = engine_config(
         {

@@ -1,7 +1,16 @@
-"""Drive the real Pulumi CLI against `python -m sandbox`: used by the end-to-end tests and the benchmark."""
+"""Drive the real Pulumi CLI against `python -m sandbox`: used by the end-to-end tests and the benchmark.
+
+In Cloudflare mode (``PulumiProject.create(..., cloudflare=True)``) the project's own Pulumi home gets the
+Cloudflare resource plugin that `make cloudflare-plugin` made available (see ``cloudflare_plugin``) and the
+CLI points the plugin at the sandbox's Cloudflare DNS API stand-in (``CLOUDFLARE_BASE_URL``,
+``CLOUDFLARE_API_TOKEN``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.metadata
 import json
 import os
 import shutil
@@ -25,6 +34,51 @@ ORGANIZATION = "org_dev"
 PASSPHRASE = "e2e-passphrase"
 # What the engine needs from the project: the program, the packages it imports, the virtualenv.
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "provider", "components", ".venv")
+CLOUDFLARE_PLUGIN_VERSION = importlib.metadata.version("pulumi_cloudflare")
+"""The plugin version the engine asks for: the Python SDK's own (requirements.txt pins both to one)."""
+CLOUDFLARE_PLUGIN_FOLDER = f"resource-cloudflare-v{CLOUDFLARE_PLUGIN_VERSION}"
+CLOUDFLARE_PLUGIN_BINARY = "pulumi-resource-cloudflare"
+
+
+@functools.cache
+def cloudflare_plugin() -> Path | None:
+    """The Cloudflare resource plugin binary of the SDK's version, or None when this machine has none.
+
+    Looked up where `make cloudflare-plugin` leaves it, without building or downloading anything: the
+    plugin folder of the caller's Pulumi home (``PULUMI_HOME``, else ``~/.pulumi``; a connected machine's
+    download lands there too), else the per-user cache that tools/cloudflare-plugin/plugin.sh builds into
+    (asked with ``plugin.sh path``, so the cache's location is written in one place).
+    """
+    home = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi")
+    installed = home / "plugins" / CLOUDFLARE_PLUGIN_FOLDER / CLOUDFLARE_PLUGIN_BINARY
+    if os.access(installed, os.X_OK):
+        return installed
+    answer = subprocess.run(
+        ["bash", str(ROOT / "tools" / "cloudflare-plugin" / "plugin.sh"), "path"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    cached = Path(answer.stdout.strip())
+    if answer.returncode == 0 and cached.name == CLOUDFLARE_PLUGIN_BINARY and os.access(cached, os.X_OK):
+        return cached
+    return None
+
+
+def install_cloudflare_plugin(pulumi_home: Path, binary: Path) -> None:
+    """Make ``binary`` the Cloudflare plugin of ``pulumi_home``, as `pulumi plugin install --file` would.
+
+    A hard link into a plain folder: the CLI lists only real folders of its plugin cache (a symlinked one
+    is ignored), and a link costs well under a millisecond where `plugin install --file` copies the whole
+    binary (240 MB, about 2 s) into every test project's home. Across file systems it falls back to a copy.
+    """
+    folder = pulumi_home / "plugins" / CLOUDFLARE_PLUGIN_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / CLOUDFLARE_PLUGIN_BINARY
+    try:
+        os.link(binary, target)
+    except OSError:
+        shutil.copy2(binary, target)
 
 
 def descendants(pid: int) -> list[int]:
@@ -95,22 +149,42 @@ class PulumiProject:
     stacks: list[str] = field(default_factory=list)
 
     @classmethod
-    def create(cls, base: Path, sandbox: SandboxAdmin) -> PulumiProject:
-        """Lay out the project under ``base``/project with a `file://` backend under ``base``/backend."""
+    def create(cls, base: Path, sandbox: SandboxAdmin, *, cloudflare: bool = False) -> PulumiProject:
+        """Lay out the project under ``base``/project with a `file://` backend under ``base``/backend.
+
+        With ``cloudflare``, its Pulumi home gets the Cloudflare plugin (``cloudflare_plugin()``; a
+        RuntimeError when there is none) and the plugin talks to the sandbox's stand-in with its dev token,
+        given the way CI gives it (``CLOUDFLARE_API_TOKEN``); without, no Cloudflare variable of the
+        caller's environment reaches the CLI, so nothing can talk to the real Cloudflare.
+        """
         directory = base / "project"
         directory.mkdir()
         for name in PROJECT_FILES:
             (directory / name).symlink_to(ROOT / name)
         (base / "backend").mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANYREACH_", "PULUMI_"))}
+        home = base / "home"
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("ANYREACH_", "PULUMI_", "CLOUDFLARE_"))
+        }
         env.update(
             PULUMI_BACKEND_URL=f"file://{base / 'backend'}",
-            PULUMI_HOME=str(base / "home"),
+            PULUMI_HOME=str(home),
             PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
             PULUMI_SKIP_UPDATE_CHECK="true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
             PULUMI_SKIP_CONFIRMATIONS="true",
         )
+        if cloudflare:
+            binary = cloudflare_plugin()
+            if binary is None:
+                raise RuntimeError(
+                    f"no Cloudflare resource plugin {CLOUDFLARE_PLUGIN_VERSION}: run `make cloudflare-plugin`"
+                )
+            install_cloudflare_plugin(home, binary)
+            env.update(
+                CLOUDFLARE_BASE_URL=sandbox.cloudflare_base_url,
+                CLOUDFLARE_API_TOKEN=sandbox.cloudflare_token,
+            )
         return cls(directory, env, sandbox)
 
     def run(
@@ -141,17 +215,21 @@ class PulumiProject:
             )
         return result
 
-    def popen(self, *args: str, stack: str) -> subprocess.Popen[str]:
-        """Start `pulumi ARGS` in its own process group (so a caller can kill the whole tree)."""
-        return subprocess.Popen(
-            [str(PULUMI), *args, "--non-interactive", "--stack", stack],
-            cwd=self.directory,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+    def popen(self, *args: str, stack: str, output: Path | None = None) -> subprocess.Popen[str]:
+        """Start `pulumi ARGS` in its own process group (so a caller can kill the whole tree); its output
+        goes to a pipe, or to the file ``output`` (a command left running while the test does something
+        else must not block on a full pipe)."""
+        with contextlib.ExitStack() as files:
+            sink = files.enter_context(output.open("w")) if output is not None else subprocess.PIPE
+            return subprocess.Popen(
+                [str(PULUMI), *args, "--non-interactive", "--stack", stack],
+                cwd=self.directory,
+                env=self.env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
 
     def new_stack(self, name: str, *, with_token: bool = True, **config: Any) -> str:
         """Create stack ``name`` pointed at the sandbox (its API and its DNS server), with the token as a
@@ -202,4 +280,12 @@ class PulumiProject:
         """Destroy every stack this project created (best effort: cleanup). With ``--run-program``, so
         the current stack config's token is used (the copy stored with the stack never deletes)."""
         for stack in self.stacks:
+            if self._holds_nothing(stack):
+                continue  # destroyed already: a destroy that runs the program costs seconds
             self.run("destroy", "--yes", "--run-program", stack=stack, check=False)
+
+    def _holds_nothing(self, stack: str) -> bool:
+        exported = self.run("stack", "export", stack=stack, check=False)
+        if exported.returncode != 0:
+            return False  # cannot tell: destroy anyway
+        return not (json.loads(exported.stdout).get("deployment") or {}).get("resources")

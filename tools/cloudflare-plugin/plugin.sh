@@ -6,8 +6,12 @@
 #   3. `pulumi plugin install resource cloudflare VERSION` (a machine that reaches get.pulumi.com);
 #   4. a build from CLOUDFLARE_PLUGIN_SOURCE (default ../shared/cloudflare-plugin), cached per version.
 #
-# usage: plugin.sh ensure    steps 1-4 (needs `pulumi` on PATH)
-#        plugin.sh build     step 4 only, without the CLI: the binary into the cache (run it in the background)
+# usage: plugin.sh ensure    steps 1-4 (needs `pulumi` on PATH); waits for a build `start` began
+#        plugin.sh build     step 4 only, without the CLI: the binary into the cache
+#        plugin.sh start     step 4 in the background, detached (its own process group, pid in build.pid),
+#                            unless the binary is cached or a build runs: `make test` and .ci/run call it first,
+#                            so that the compile overlaps the rest of the set-up and the tests
+#        plugin.sh stop      end a build `start` began (CI's exit trap: no process is left behind)
 #        plugin.sh path      print where the cached binary is (or would be)
 #
 # The cache lives outside the clone so that every clone of this machine (CI's fresh one included) finds it:
@@ -111,9 +115,31 @@ ensure() {
     log "installed resource plugin cloudflare $version from $binary"
 }
 
+start() {
+    [[ -x "$binary" ]] && return 0
+    installed && return 0
+    mkdir -p "$cache"
+    if [[ -f "$cache/build.pid" ]] && kill -0 "$(cat "$cache/build.pid")" 2>/dev/null; then
+        log "a build is already running (pid $(cat "$cache/build.pid"), log: $cache/build.log)"
+        return 0
+    fi
+    # setsid: the build and its compilers form their own process group, which `stop` can end as a whole.
+    setsid bash "$here/plugin.sh" build >>"$cache/start.log" 2>&1 </dev/null &
+    echo $! >"$cache/build.pid"
+    log "building $version in the background (pid $!, log: $cache/build.log); \`plugin.sh ensure\` waits for it"
+}
+
+stop() {
+    [[ -f "$cache/build.pid" ]] || return 0
+    kill -- "-$(cat "$cache/build.pid")" 2>/dev/null || true
+    rm -f "$cache/build.pid"
+}
+
 case "${1:-ensure}" in
     ensure) ensure ;;
     build) build ;;
+    start) start ;;
+    stop) stop ;;
     path) echo "$binary" ;;
-    *) echo "usage: $0 [ensure|build|path]" >&2; exit 2 ;;
+    *) echo "usage: $0 [ensure|build|start|stop|path]" >&2; exit 2 ;;
 esac
