@@ -14,6 +14,7 @@ source serves its expected value (DNS form: TXT text, MX host and priority), fro
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 import secrets
@@ -573,11 +574,16 @@ def _closest_zone(name: str, zones: frozenset[str]) -> str | None:
 
 
 def _dns_entry(key: DnsKey, publication: Publication) -> DnsEntry:
+    return _entry_of(key, publication.priority if key[1] == "MX" else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_of(key: DnsKey, priority: int | None) -> DnsEntry:
+    """What DNS serves for one publication (cached: every DNS answer builds a snapshot of all of them)."""
     domain, record_type, name, value = key
     full_name = domain if name == "@" else f"{name}.{domain}"
     if record_type == "TXT":
         return DnsEntry(full_name, record_type, unquote_txt(value))
-    priority = publication.priority if record_type == "MX" else None
     if record_type == "MX" and priority is None:
         priority = 10
     return DnsEntry(full_name, record_type, value.strip().lower().rstrip("."), priority)
