@@ -109,6 +109,7 @@ def test_one_signal_ends_a_waiting_up_at_once_and_the_next_up_resumes(
         project.sandbox.set_settings(auto_publish=True)
 
     text = output.finish()
+    print(f"{sent.name}: the CLI exited {exited_after:.2f} s after the signal")  # the figure, with -rP
     assert exited_after < EXIT_SECONDS, f"the CLI exited {exited_after:.1f} s after {sent.name}\n{text}"
     assert returncode != 0, text
     assert "Traceback" not in text, text

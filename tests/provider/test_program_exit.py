@@ -33,8 +33,19 @@ def run(tmp_path: Path, script_name: str) -> subprocess.Popen[str]:
     script = tmp_path / script_name
     script.write_text(PROGRAM.format(root=str(ROOT)))
     return subprocess.Popen(
-        [sys.executable, "-u", str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-u", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # SIGINT at its default disposition, as the language host's child has it (the CLI handles SIGINT,
+        # so exec resets it): a test run started as a background job inherits SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler at all.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_sigint_ends_a_program_of_the_language_host_at_once(tmp_path: Path) -> None:
