@@ -250,7 +250,7 @@ def where_the_time_goes(result: Result) -> str:
         f"domain's records have propagated ({PROPAGATION_DELAY:g} s after its registration), and "
         f"{result.dns_lag:.0f} s more until the DNS check sees them (each waiting domain is checked every "
         f"2 s, 12 queries a check: {n} domains ask the sandbox's DNS server about {6 * n} questions a "
-        "second, and its answers slow down with every domain it holds); then "
+        "second); then "
         f"{result.requests - n} requests (verify, and the read that sees it verified) at {rate:g}/s "
         f"{verifying:.0f} s, the budget spent without a pause; Pulumi's finish after the last detection "
         f"{result.tail:.0f} s. Sum {accounted:.0f} s of the {result.seconds:.0f} s measured. At 3 requests "
