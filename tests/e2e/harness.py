@@ -13,6 +13,7 @@ import functools
 import importlib.metadata
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -40,17 +41,25 @@ CLOUDFLARE_PLUGIN_FOLDER = f"resource-cloudflare-v{CLOUDFLARE_PLUGIN_VERSION}"
 CLOUDFLARE_PLUGIN_BINARY = "pulumi-resource-cloudflare"
 
 
+def pulumi_home() -> Path:
+    """The Pulumi home the CLI uses: ``PULUMI_HOME``, else ``.pulumi`` in the user's home directory as the
+    password database has it (the CLI asks the OS for the user, not ``$HOME``: with ``HOME`` pointed
+    elsewhere, ``pulumi plugin ls`` still lists the plugins of the account's own home)."""
+    if os.environ.get("PULUMI_HOME"):
+        return Path(os.environ["PULUMI_HOME"])
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".pulumi"
+
+
 @functools.cache
 def cloudflare_plugin() -> Path | None:
     """The Cloudflare resource plugin binary of the SDK's version, or None when this machine has none.
 
     Looked up where `make cloudflare-plugin` leaves it, without building or downloading anything: the
-    plugin folder of the caller's Pulumi home (``PULUMI_HOME``, else ``~/.pulumi``; a connected machine's
+    plugin folder of the caller's Pulumi home (:func:`pulumi_home`; a connected machine's
     download lands there too), else the per-user cache that tools/cloudflare-plugin/plugin.sh builds into
     (asked with ``plugin.sh path``, so the cache's location is written in one place).
     """
-    home = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi")
-    installed = home / "plugins" / CLOUDFLARE_PLUGIN_FOLDER / CLOUDFLARE_PLUGIN_BINARY
+    installed = pulumi_home() / "plugins" / CLOUDFLARE_PLUGIN_FOLDER / CLOUDFLARE_PLUGIN_BINARY
     if os.access(installed, os.X_OK):
         return installed
     answer = subprocess.run(
